@@ -225,7 +225,7 @@ export class LocalStore {
     seal: (change: ChangeMessage, seq: number) => Envelope,
   ): LoggedMessage[] {
     const { fresh, tables } = this.db.transaction(() => {
-      let seq = ((this.stmt.maxSeq!.get(origin) as { seq: number | null }).seq ?? 0) + 1;
+      let seq = ((this.stmt.maxSeq!.get(origin) as number | null) ?? 0) + 1;
       const entries: LoggedMessage[] = changes.map((change) => {
         const validated = parseChangeMessage(change);
         const envelope = seal(validated, seq);
