@@ -110,6 +110,7 @@ declare module "parse-torrent" {
   }
   export default function parseTorrent(torrentId: string | Uint8Array | object): Promise<ParsedTorrent>;
   export function toMagnetURI(parsed: Partial<ParsedTorrent>): string;
+  export function toTorrentFile(parsed: ParsedTorrent): Uint8Array;
 }
 
 declare module "create-torrent" {

@@ -53,14 +53,21 @@ export function startExternal(command: string, args: string[], limitMs: number):
 }
 
 /** aria2c with every discovery except the given tracker switched off; `seedForever` keeps seeding after completion. */
-export function aria2cArgs(opts: { dir: string; torrentPath: string; port: number; seedForever: boolean }): string[] {
+export function aria2cArgs(opts: {
+  dir: string;
+  torrentPath: string;
+  port: number;
+  seedForever: boolean;
+  /** Seed files known to be good without hashing them first (benchmarks). */
+  trustData?: boolean;
+}): string[] {
   return [
     "--no-conf=true",
     "--enable-dht=false",
     "--enable-dht6=false",
     "--bt-enable-lpd=false",
     "--enable-peer-exchange=false",
-    "--check-integrity=true",
+    ...(opts.trustData ? ["--check-integrity=false", "--bt-seed-unverified=true"] : ["--check-integrity=true"]),
     "--summary-interval=0",
     "--console-log-level=warn",
     "--file-allocation=none",

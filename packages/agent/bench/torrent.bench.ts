@@ -1,0 +1,214 @@
+/**
+ * Leech throughput of the PerpetuaNet torrent engine (WebTorrent) vs aria2c vs transmission-cli, all
+ * downloading the same 1 GiB torrent from the same seeder (aria2c) over loopback, one after another.
+ * Target: PerpetuaNet >= 0.8x the better of the two native clients.
+ * The 1 GiB of random data and its .torrent are generated once into a cache folder
+ * (PERPETUANET_BENCH_CACHE, default <tmp>/perpetuanet-bench-cache) and reused by later runs.
+ */
+
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import createTorrent from "create-torrent";
+import parseTorrent, { toTorrentFile } from "parse-torrent";
+import { createTorrentEngine, type DownloadRecord } from "../src/torrent/index.ts";
+import { aria2cArgs, freePort, startExternal } from "../test/helpers/torrent-external.ts";
+import { sha256File, startTracker, waitFor } from "../test/helpers/torrent-fixtures.ts";
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.PERPETUANET_BENCH_TORRENT_MIB ?? 1024) * MiB;
+const NAME = `bench-${SIZE / MiB}mib.bin`;
+const cacheDir = path.join(
+  process.env.PERPETUANET_BENCH_CACHE ?? path.join(tmpdir(), "perpetuanet-bench-cache"),
+  `torrent-${SIZE / MiB}mib`,
+);
+const dataDir = path.join(cacheDir, "data");
+const torrentCache = path.join(cacheDir, `${NAME}.torrent`);
+const shaCache = path.join(cacheDir, `${NAME}.sha256`);
+const LIMIT_MS = 10 * 60_000;
+
+async function ensureCache(): Promise<{ info: Buffer; sha256: string }> {
+  if (existsSync(torrentCache) && existsSync(shaCache)) {
+    return { info: await readFile(torrentCache), sha256: (await readFile(shaCache, "utf8")).trim() };
+  }
+  console.log(`generating ${SIZE / MiB} MiB of random data into ${cacheDir} (once)...`);
+  await mkdir(dataDir, { recursive: true });
+  const file = path.join(dataDir, NAME);
+  const handle = await open(file, "w");
+  const hash = createHash("sha256");
+  for (let done = 0; done < SIZE; done += 16 * MiB) {
+    const chunk = randomBytes(Math.min(16 * MiB, SIZE - done));
+    hash.update(chunk);
+    await handle.write(chunk);
+  }
+  await handle.close();
+  const torrent = await new Promise<Buffer>((resolve, reject) =>
+    createTorrent(file, { name: NAME, createdBy: "PerpetuaNet bench" }, (err, t) =>
+      err ? reject(err) : resolve(Buffer.from(t)),
+    ),
+  );
+  const sha256 = hash.digest("hex");
+  await writeFile(torrentCache, torrent);
+  await writeFile(shaCache, sha256);
+  return { info: torrent, sha256 };
+}
+
+/** The cached .torrent pointed at this run's tracker (announce is outside the info dict: same info hash). */
+async function withTracker(torrent: Buffer, announceUrl: string): Promise<{ bytes: Buffer; infoHash: string }> {
+  const parsed = await parseTorrent(torrent);
+  parsed.announce = [announceUrl];
+  return { bytes: Buffer.from(toTorrentFile(parsed)), infoHash: parsed.infoHash };
+}
+
+async function checkResult(file: string, sha256: string, who: string): Promise<void> {
+  const actual = await sha256File(file);
+  if (actual !== sha256) throw new Error(`${who}: downloaded bytes do not match (sha256 ${actual})`);
+}
+
+async function leechPerpetuaNet(torrent: Buffer, dir: string): Promise<number> {
+  const engine = createTorrentEngine({
+    settings: {
+      downloadFolder: dir,
+      maxConnections: 55,
+      downloadLimit: 0,
+      uploadLimit: 0,
+      seeding: false,
+      dht: false,
+      trackers: true,
+    },
+    persistence: { saveDownload() {}, saveTorrentFile() {}, loadTorrentFile: () => undefined },
+  });
+  try {
+    const statuses: DownloadRecord[] = [];
+    engine.on("status", (r) => statuses.push(r));
+    const started = performance.now();
+    await engine.add({ torrentFile: torrent }, { id: "bench", linkId: "bench" });
+    await waitFor(
+      () => statuses.find((r) => r.status === "completed" || r.status === "error"),
+      LIMIT_MS,
+      "PerpetuaNet",
+      20,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const failed = statuses.find((r) => r.status === "error");
+    if (failed) throw new Error(`PerpetuaNet: ${failed.error}`);
+    return seconds;
+  } finally {
+    await engine.close();
+  }
+}
+
+async function leechAria2c(torrentPath: string, dir: string): Promise<number> {
+  const started = performance.now();
+  const aria = startExternal(
+    "aria2c",
+    aria2cArgs({ dir, torrentPath, port: await freePort(), seedForever: false }),
+    LIMIT_MS,
+  );
+  const code = await aria.exited;
+  if (code !== 0) throw new Error(`aria2c exited with ${code}: ${aria.output()}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function leechTransmission(torrentPath: string, dir: string): Promise<number> {
+  const configDir = path.join(dir, ".transmission");
+  await mkdir(configDir, { recursive: true });
+  const port = await freePort();
+  // Loopback only: no DHT, local peer discovery, peer exchange or router port mapping.
+  await writeFile(
+    path.join(configDir, "settings.json"),
+    JSON.stringify({
+      "dht-enabled": false,
+      "lpd-enabled": false,
+      "pex-enabled": false,
+      "port-forwarding-enabled": false,
+      "blocklist-enabled": false,
+      "rpc-enabled": false,
+      "speed-limit-down-enabled": false,
+      "speed-limit-up-enabled": false,
+      "peer-port": port,
+      "download-dir": dir,
+      "incomplete-dir-enabled": false,
+    }),
+  );
+  const marker = path.join(dir, ".finished");
+  const script = path.join(configDir, "finished.sh");
+  await writeFile(script, `#!/bin/sh\ntouch '${marker}'\n`);
+  await chmod(script, 0o755);
+  const started = performance.now();
+  const tr = startExternal(
+    "transmission-cli",
+    ["-g", configDir, "-w", dir, "-p", String(port), "-M", "-f", script, torrentPath],
+    LIMIT_MS,
+  );
+  try {
+    await waitFor(() => existsSync(marker) || tr.child.exitCode !== null, LIMIT_MS, "transmission-cli", 20);
+    if (!existsSync(marker)) throw new Error(`transmission-cli exited early: ${tr.output()}`);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await tr.stop();
+  }
+}
+
+const { info, sha256 } = await ensureCache();
+const tracker = await startTracker();
+const work = path.join(tmpdir(), `pn-torrent-bench-${process.pid}`);
+await mkdir(work, { recursive: true });
+const { bytes: torrent, infoHash } = await withTracker(info, tracker.announceUrl);
+const torrentPath = path.join(work, `${NAME}.torrent`);
+await writeFile(torrentPath, torrent);
+
+console.log(
+  `seeder: aria2c 1.36 seeding ${SIZE / MiB} MiB (${NAME}) from ${dataDir}; leechers run one after another on loopback`,
+);
+const seeder = startExternal(
+  "aria2c",
+  aria2cArgs({ dir: dataDir, torrentPath, port: await freePort(), seedForever: true, trustData: true }),
+  60 * 60_000,
+);
+const results: Record<string, number> = {};
+try {
+  await waitFor(() => tracker.seeders(infoHash) > 0 || seeder.child.exitCode !== null, 120_000, "the aria2c seeder");
+  if (seeder.child.exitCode !== null) throw new Error(`aria2c seeder exited: ${seeder.output()}`);
+  const runs: Array<[string, (dir: string) => Promise<number>]> = [
+    ["PerpetuaNet (WebTorrent)", (dir) => leechPerpetuaNet(torrent, dir)],
+    ["aria2c", (dir) => leechAria2c(torrentPath, dir)],
+    ["transmission-cli", (dir) => leechTransmission(torrentPath, dir)],
+  ];
+  for (const [who, run] of runs) {
+    const dir = path.join(work, who.replace(/\W+/g, "-"));
+    await mkdir(dir, { recursive: true });
+    try {
+      const seconds = await run(dir);
+      await checkResult(path.join(dir, NAME), sha256, who);
+      results[who] = SIZE / MiB / seconds;
+      console.log(
+        `${who.padEnd(26)} ${seconds.toFixed(1).padStart(6)} s  ${results[who]?.toFixed(1).padStart(7)} MiB/s`,
+      );
+    } catch (err) {
+      console.log(`${who.padEnd(26)} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+} finally {
+  await seeder.stop();
+  await tracker.close();
+  await rm(work, { recursive: true, force: true });
+}
+
+const ours = results["PerpetuaNet (WebTorrent)"];
+const best = Math.max(results.aria2c ?? 0, results["transmission-cli"] ?? 0);
+if (ours !== undefined && best > 0) {
+  const ratio = ours / best;
+  console.log(
+    `PerpetuaNet / better native client: ${ratio.toFixed(2)}x (target >= 0.80x) ${ratio >= 0.8 ? "OK" : "MISSED"}`,
+  );
+}
+console.log(
+  `load average during run: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")} (2 cores shared)`,
+);
