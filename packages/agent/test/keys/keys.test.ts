@@ -1,8 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKeys } from "@perpetuanet/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   deriveMasterKey,
   type KeychainBackend,
@@ -13,16 +12,9 @@ import {
 } from "../../src/keys/index.ts";
 import { defaultDataDir, resolveDataDir } from "../../src/paths.ts";
 import { LocalStore } from "../../src/store/index.ts";
+import { useTempDirs } from "../helpers/temp-dirs.ts";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pn-keys-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("pn-keys-");
 
 /** Stands in for an OS keychain on machines that have none (these CI machines have no Secret Service). */
 function memoryKeychain(): KeychainBackend & { secrets: Map<string, string> } {

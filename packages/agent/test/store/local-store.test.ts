@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type ChangeMessage,
@@ -11,7 +10,7 @@ import {
   randomKey,
 } from "@perpetuanet/core";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CorruptStoreError,
   InvalidEntryError,
@@ -19,16 +18,10 @@ import {
   type LoggedMessage,
   WrongKeyError,
 } from "../../src/store/index.ts";
+import { useTempDirs } from "../helpers/temp-dirs.ts";
 
-const dirs: string[] = [];
-function tempPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pn-store-"));
-  dirs.push(dir);
-  return join(dir, "store.db");
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("pn-store-");
+const tempPath = (): string => join(tempDir(), "store.db");
 
 const dataKey = randomKey();
 function entry(origin: string, seq: number, millis: number, change: Omit<ChangeMessage, "hlc">): LoggedMessage {
