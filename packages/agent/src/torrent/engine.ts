@@ -94,6 +94,7 @@ class WebTorrentEngine implements TorrentEngine {
   private readonly persistIntervalMs: number;
   private readonly fetchTimeoutMs: number;
   private readonly logger: NonNullable<TorrentEngineOptions["logger"]>;
+  private readonly utp: boolean;
   private readonly events = new EventEmitter();
   private readonly entries = new Map<string, Entry>();
   private client: WebTorrent;
@@ -109,6 +110,7 @@ class WebTorrentEngine implements TorrentEngine {
     this.persistIntervalMs = opts.persistIntervalMs ?? 2000;
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 30_000;
     this.logger = opts.logger ?? noopLogger;
+    this.utp = opts.utp ?? false;
     this.events.setMaxListeners(0);
     this.client = this.createClient();
     this.ticker = setInterval(() => this.tick(), opts.progressIntervalMs ?? 1000);
@@ -130,6 +132,9 @@ class WebTorrentEngine implements TorrentEngine {
       torrentPort: s.torrentPort ?? 0,
       downloadLimit: s.downloadLimit > 0 ? s.downloadLimit : -1,
       uploadLimit: s.uploadLimit > 0 ? s.uploadLimit : -1,
+      // With uTP on, WebTorrent dials IPv4 peers over uTP first and falls back to TCP only after three
+      // failed retries (about 20 s), so TCP-only peers such as aria2c are never dialled in time.
+      utp: this.utp,
     });
     client.on("error", (err: unknown) => this.logger.warn("torrent client error", describe(err)));
     return client;

@@ -99,5 +99,10 @@ export interface TorrentEngineOptions {
   progressIntervalMs?: number;
   /** Timeout for fetching a .torrent URL (default 30 s). */
   fetchTimeoutMs?: number;
+  /**
+   * Dial peers over uTP first (default false: TCP). WebTorrent only falls back from uTP to TCP after
+   * about 20 s of retries, which loses every TCP-only peer at first contact.
+   */
+  utp?: boolean;
   logger?: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
 }

@@ -35,6 +35,8 @@ export interface TestTracker {
   server: Server;
   /** Peers the tracker currently knows as complete (seeders) for a torrent. */
   seeders(infoHash: string): number;
+  /** Peers the tracker currently knows as still downloading. */
+  leechers(infoHash: string): number;
   close(): Promise<void>;
 }
 
@@ -46,11 +48,13 @@ export async function startTracker(): Promise<TestTracker> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const address = server.http?.address();
   if (!address || typeof address === "string") throw new Error("tracker did not bind");
-  const torrents = (server as unknown as { torrents: Record<string, { complete: number }> }).torrents;
+  const torrents = (server as unknown as { torrents: Record<string, { complete: number; incomplete: number }> })
+    .torrents;
   return {
     announceUrl: `http://127.0.0.1:${address.port}/announce`,
     server,
     seeders: (infoHash) => torrents[infoHash]?.complete ?? 0,
+    leechers: (infoHash) => torrents[infoHash]?.incomplete ?? 0,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -76,6 +76,28 @@ describe("torrent engine download limit", () => {
     await verifyDownloaded(folder, fixture);
   });
 
+  it("finds no peers with trackers off and finds the seeder once they are switched on", async () => {
+    const folder = path.join(work.dir, "no-trackers");
+    const e = createTorrentEngine({
+      settings: { ...testSettings(folder), trackers: false },
+      persistence: memoryPersistence(),
+    });
+    try {
+      const statuses: DownloadRecord[] = [];
+      e.on("status", (r) => statuses.push(r));
+      await e.add({ torrentFile: fixture.torrentFile }, { id: "nt", linkId: "l" });
+      await new Promise((r) => setTimeout(r, 2500)); // a measurement window: nothing may happen in it
+      expect(e.list()[0]).toMatchObject({ status: "downloading", bytesDone: 0, peers: 0 });
+      expect(tracker.leechers(fixture.infoHash)).toBe(0);
+
+      e.updateSettings({ trackers: true });
+      await waitFor(() => statuses.find((r) => r.status === "completed"), 60_000, "completion with trackers on");
+      await verifyDownloaded(folder, fixture);
+    } finally {
+      await e.close();
+    }
+  });
+
   it("rejects nonsense settings with a clear error and keeps the old ones", () => {
     const e = createTorrentEngine({
       settings: testSettings(path.join(work.dir, "settings")),
