@@ -78,6 +78,7 @@ export async function start(backend: Backend, extra: ServerOptions = {}) {
 export interface ApiResponse {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: responses are asserted field by field
   body: any;
 }
 
