@@ -14,7 +14,7 @@ import path from "node:path";
 import createTorrent from "create-torrent";
 import parseTorrent, { toTorrentFile } from "parse-torrent";
 import { createTorrentEngine, type DownloadRecord } from "../src/torrent/index.ts";
-import { aria2cArgs, freePort, startExternal } from "../test/helpers/torrent-external.ts";
+import { aria2cArgs, freePort, startExternal, transmissionArgs } from "../test/helpers/torrent-external.ts";
 import { sha256File, startTracker, waitFor } from "../test/helpers/torrent-fixtures.ts";
 
 const MiB = 1024 * 1024;
@@ -168,37 +168,13 @@ async function leechAria2c(torrentPath: string, dir: string): Promise<Run> {
 async function leechTransmission(torrentPath: string, dir: string): Promise<Run> {
   const configDir = path.join(dir, ".transmission");
   await mkdir(configDir, { recursive: true });
-  const port = await freePort();
-  // Loopback only: no DHT, local peer discovery, peer exchange or router port mapping.
-  await writeFile(
-    path.join(configDir, "settings.json"),
-    JSON.stringify({
-      "dht-enabled": false,
-      "lpd-enabled": false,
-      "pex-enabled": false,
-      "port-forwarding-enabled": false,
-      "blocklist-enabled": false,
-      "rpc-enabled": false,
-      "speed-limit-down-enabled": false,
-      "speed-limit-up-enabled": false,
-      "peer-port": port,
-      "download-dir": dir,
-      "incomplete-dir-enabled": false,
-      // Write straight into the final file, unallocated, so that allocated blocks show when data arrives.
-      preallocation: 0,
-      "rename-partial-files": false,
-    }),
-  );
   const marker = path.join(dir, ".finished");
   const script = path.join(configDir, "finished.sh");
   await writeFile(script, `#!/bin/sh\ntouch '${marker}'\n`);
   await chmod(script, 0o755);
+  const args = await transmissionArgs({ configDir, dir, torrentPath, port: await freePort(), finishScript: script });
   const started = performance.now();
-  const tr = startExternal(
-    "transmission-cli",
-    ["-g", configDir, "-w", dir, "-p", String(port), "-M", "-f", script, torrentPath],
-    LIMIT_MS,
-  );
+  const tr = startExternal("transmission-cli", args, LIMIT_MS);
   const cpu = sampleCpu(tr.child.pid);
   try {
     await waitFor(() => existsSync(marker) || tr.child.exitCode !== null, LIMIT_MS, "transmission-cli", 20);

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import path from "node:path";
 
 /** A TCP port free on loopback right now (the external client binds it a moment later). */
 export async function freePort(): Promise<number> {
@@ -75,6 +77,50 @@ export function aria2cArgs(opts: {
     `--listen-port=${opts.port}`,
     ...(opts.seedForever ? ["--seed-ratio=0.0"] : ["--seed-time=0"]),
     `--dir=${opts.dir}`,
+    opts.torrentPath,
+  ];
+}
+
+/**
+ * transmission-cli arguments with a private config folder whose settings keep it on loopback
+ * (no DHT, local peer discovery, peer exchange or router port mapping).
+ */
+export async function transmissionArgs(opts: {
+  configDir: string;
+  dir: string;
+  torrentPath: string;
+  port: number;
+  finishScript?: string;
+}): Promise<string[]> {
+  await mkdir(opts.configDir, { recursive: true });
+  await writeFile(
+    path.join(opts.configDir, "settings.json"),
+    JSON.stringify({
+      "dht-enabled": false,
+      "lpd-enabled": false,
+      "pex-enabled": false,
+      "port-forwarding-enabled": false,
+      "blocklist-enabled": false,
+      "rpc-enabled": false,
+      "speed-limit-down-enabled": false,
+      "speed-limit-up-enabled": false,
+      "peer-port": opts.port,
+      "download-dir": opts.dir,
+      "incomplete-dir-enabled": false,
+      // Write straight into the final file, unallocated, so that allocated blocks show when data arrives.
+      preallocation: 0,
+      "rename-partial-files": false,
+    }),
+  );
+  return [
+    "-g",
+    opts.configDir,
+    "-w",
+    opts.dir,
+    "-p",
+    String(opts.port),
+    "-M",
+    ...(opts.finishScript ? ["-f", opts.finishScript] : []),
     opts.torrentPath,
   ];
 }

@@ -1,8 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import parseTorrent, { toTorrentFile } from "parse-torrent";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTorrentEngine, type DownloadRecord, type TorrentEngine } from "../../src/torrent/index.ts";
-import { aria2cArgs, type ExternalProcess, freePort, startExternal } from "../helpers/torrent-external.ts";
+import {
+  aria2cArgs,
+  type ExternalProcess,
+  freePort,
+  startExternal,
+  transmissionArgs,
+} from "../helpers/torrent-external.ts";
 import {
   type Fixture,
   makeFixture,
@@ -22,6 +29,7 @@ let fixture: Fixture;
 let torrentPath: string;
 const processes: ExternalProcess[] = [];
 const engines: TorrentEngine[] = [];
+const trackers: TestTracker[] = [];
 
 beforeAll(async () => {
   work = await tempDir("torrent-interop");
@@ -39,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of processes) await p.stop();
   for (const engine of engines) await engine.close();
+  for (const t of trackers) await t.close();
   await tracker?.close();
   await work?.cleanup();
 });
@@ -95,5 +104,47 @@ describe("torrent engine interoperates with a real Debian BitTorrent client (ari
     expect(code, aria.output()).toBe(0);
     await verifyDownloaded(target, fixture);
     expect(engine.details("seed")?.uploaded).toBeGreaterThanOrEqual(fixture.totalBytes);
+    await engine.close();
+  });
+});
+
+describe("torrent engine interoperates with transmission-cli", () => {
+  // transmission-cli unchokes on its 10 s rechoke round, and WebTorrent's request pipeline grows with the
+  // measured speed, so this transfer starts slowly: the bounds are generous.
+  it("downloads from transmission-cli seeding on loopback", { timeout: 150_000 }, async () => {
+    // Its own tracker (same info hash: the announce URL is outside the info dictionary), so that
+    // transmission-cli is the only peer the engine can find.
+    const ownTracker = await startTracker();
+    trackers.push(ownTracker);
+    const parsed = await parseTorrent(fixture.torrentFile);
+    parsed.announce = [ownTracker.announceUrl];
+    const torrentFile = Buffer.from(toTorrentFile(parsed));
+    const ownTorrentPath = path.join(work.dir, "transmission.torrent");
+    await writeFile(ownTorrentPath, torrentFile);
+    const args = await transmissionArgs({
+      configDir: path.join(work.dir, "transmission-config"),
+      dir: fixture.dataDir,
+      torrentPath: ownTorrentPath,
+      port: await freePort(),
+    });
+    const transmission = startExternal("transmission-cli", args, 140_000);
+    processes.push(transmission);
+    await waitFor(
+      () => ownTracker.seeders(fixture.infoHash) > 0 || transmission.child.exitCode !== null,
+      45_000,
+      "transmission-cli to verify its data and announce as a seeder",
+    );
+    expect(transmission.child.exitCode, transmission.output()).toBeNull();
+
+    const { engine, folder, statuses } = newEngine("from-transmission", false);
+    const clients = new Set<string | null>();
+    engine.on("progress", () => {
+      for (const peer of engine.details("from-tr")?.peerList ?? []) clients.add(peer.client);
+    });
+    await engine.add({ torrentFile }, { id: "from-tr", linkId: "l" });
+    await waitFor(() => statuses.find((r) => r.status === "completed"), 90_000, "download from transmission-cli");
+    await verifyDownloaded(folder, fixture);
+    expect([...clients]).toEqual([expect.stringMatching(/^TR \d{4}$/)]);
+    await transmission.stop();
   });
 });
