@@ -138,3 +138,40 @@ describe("torrent engine survives a crash", () => {
     }
   });
 });
+
+describe("torrent engine restores a seeding download", () => {
+  it("checks the files and seeds again", async () => {
+    const persistence = jsonFilePersistence(path.join(work.dir, "seeding.json"));
+    persistence.saveTorrentFile(fixture.infoHash, fixture.torrentFile);
+    const engine = createTorrentEngine({
+      settings: { ...testSettings(fixture.dataDir), seeding: true },
+      persistence,
+    });
+    try {
+      const seedersBefore = tracker.seeders(fixture.infoHash);
+      await engine.restore([
+        {
+          id: "s",
+          linkId: "l",
+          infoHash: fixture.infoHash,
+          name: "archive",
+          status: "seeding",
+          bytesDone: fixture.totalBytes,
+          totalBytes: fixture.totalBytes,
+          savePath: fixture.dataDir,
+          error: null,
+          updatedAt: 1,
+        },
+      ]);
+      await waitFor(
+        () => tracker.seeders(fixture.infoHash) > seedersBefore,
+        30_000,
+        "the engine to announce as seeder",
+      );
+      expect(engine.list()[0]).toMatchObject({ id: "s", status: "seeding", progress: 1 });
+      expect(engine.details("s")?.pieceLength).toBeGreaterThan(0);
+    } finally {
+      await engine.close();
+    }
+  });
+});
