@@ -79,6 +79,22 @@ describe.each(BACKENDS)("sync on %s", (backendName) => {
     expect(bad.body.code).toBe("BAD_CURSOR");
   });
 
+  it("bounds a page to about 4 MiB of message data", async () => {
+    const user = await newAccount(server.url);
+    const big = (from: number) =>
+      envelopes("bigpc", from, 15).map((m, i) => ({ ...m, data: String.fromCharCode(65 + i).repeat(200_000) }));
+    const all = [...big(1), ...big(16)];
+    await sync(user.token, { cursor: null, messages: all.slice(0, 15) });
+    await sync(user.token, { cursor: null, messages: all.slice(15) });
+    const first = await sync(user.token, { cursor: null, limit: 1000 });
+    expect(first.body.messages.length).toBe(20);
+    expect(first.body.hasMore).toBe(true);
+    const second = await sync(user.token, { cursor: first.body.cursor, limit: 1000 });
+    expect(second.body.messages.length).toBe(10);
+    expect(second.body.hasMore).toBe(false);
+    expect([...first.body.messages, ...second.body.messages]).toEqual(all);
+  });
+
   it("gives a paginating reader every message exactly once while writers push concurrently", async () => {
     const user = await newAccount(server.url);
     const writers = 4;
