@@ -67,6 +67,15 @@ async function metaFromTorrentFile(bytes: Buffer): Promise<TorrentMeta | null> {
   }
 }
 
+async function ensureFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`cannot use download folder ${folder}: ${code ?? describe(err)}`);
+  }
+}
+
 function validateSettings(s: TorrentSettings): void {
   const nonNegative = (name: keyof TorrentSettings) => {
     const v = s[name];
@@ -290,7 +299,7 @@ class WebTorrentEngine implements TorrentEngine {
         }
       }
       const savePath = path.resolve(opts.savePath ?? this.current.downloadFolder);
-      await mkdir(savePath, { recursive: true });
+      await ensureFolder(savePath);
       if (source.kind === "file") this.persistence.saveTorrentFile(source.infoHash, source.bytes);
       const entry: Entry = {
         record: {
@@ -375,7 +384,7 @@ class WebTorrentEngine implements TorrentEngine {
       if (entry.torrent) return copyRecord(entry.record);
       const s = entry.record.status;
       if (s === "completed" && !this.current.seeding) return copyRecord(entry.record);
-      await mkdir(entry.record.savePath, { recursive: true });
+      await ensureFolder(entry.record.savePath);
       this.setStatus(entry, s === "completed" ? "seeding" : "downloading");
       this.start(entry);
       return copyRecord(entry.record);

@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -101,6 +102,16 @@ describe("torrent engine rejects unusable input with a clear error", () => {
     expect(err).toBeInstanceOf(InvalidTorrentError);
     expect(err.message).toMatch(/no answer within 2 s/);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("refuses a download folder that cannot be created", async () => {
+    const blocker = path.join(work.dir, "a-file");
+    await writeFile(blocker, "not a folder");
+    const torrentFile = Buffer.from(
+      "d4:infod6:lengthi1e4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee",
+    );
+    const err = await rejection(engine.add({ torrentFile }, { ...opts, savePath: path.join(blocker, "sub") }));
+    expect(err.message).toMatch(/^cannot use download folder .*a-file\/sub: (ENOTDIR|EEXIST)/);
   });
 
   it("keeps nothing from rejected input", () => {
