@@ -5,7 +5,7 @@ import type { DownloadStatus } from "@perpetuanet/core";
 import parseTorrent from "parse-torrent";
 import WebTorrent, { type WebTorrentTorrent, type WebTorrentWire } from "webtorrent";
 import { deleteTorrentFiles, type TorrentFileEntry } from "./files.ts";
-import { parseTorrentFile, type ResolvedTorrent, resolveInput } from "./input.ts";
+import { parseMagnet, parseTorrentFile, type ResolvedTorrent, resolveInput } from "./input.ts";
 import {
   type DownloadRecord,
   InvalidTorrentError,
@@ -329,13 +329,24 @@ class WebTorrentEngine implements TorrentEngine {
     });
   }
 
-  async restore(records: DownloadRecord[]): Promise<void> {
+  async restore(
+    records: DownloadRecord[],
+    opts?: { magnetOf?: (record: DownloadRecord) => string | undefined },
+  ): Promise<void> {
     for (const record of records) {
       await this.serial(async () => {
         if (this.entries.has(record.id)) return;
         let source: ResolvedTorrent | null = null;
         const stored = this.persistence.loadTorrentFile(record.infoHash);
         if (stored) source = await parseTorrentFile(stored).catch(() => null);
+        const magnet = source ? undefined : opts?.magnetOf?.(record);
+        if (magnet) {
+          const parsed = await parseMagnet(magnet).catch((err: unknown) => {
+            this.logger.warn("ignoring the magnet for", record.id, describe(err));
+            return null;
+          });
+          if (parsed?.infoHash === record.infoHash) source = parsed;
+        }
         source ??= {
           kind: "magnet",
           magnet: `magnet:?xt=urn:btih:${record.infoHash}`,

@@ -75,7 +75,15 @@ export interface TorrentEngine {
     input: TorrentInput,
     opts: { id: string; linkId: string; savePath?: string; paused?: boolean },
   ): Promise<DownloadRecord>;
-  restore(records: DownloadRecord[]): Promise<void>;
+  /**
+   * Take over downloads from a previous run. A download whose .torrent was never saved (a magnet that
+   * had no metadata yet) restarts from `magnetOf(record)` when given (e.g. the link's URL, keeping its
+   * trackers), else from a bare info-hash magnet that only the DHT can resolve.
+   */
+  restore(
+    records: DownloadRecord[],
+    opts?: { magnetOf?: (record: DownloadRecord) => string | undefined },
+  ): Promise<void>;
   pause(id: string): Promise<DownloadRecord>;
   resume(id: string): Promise<DownloadRecord>;
   cancel(id: string): Promise<DownloadRecord>;

@@ -130,3 +130,33 @@ describe("torrent engine downloads from a real peer on loopback", () => {
     expect(engine.record("d-a")?.status).toBe("paused");
   });
 });
+
+describe("torrent engine restores a magnet that had no metadata yet", () => {
+  it("restarts from the link's magnet, keeping its trackers, once a peer is there", async () => {
+    // A torrent nobody seeds yet: the magnet download waits for metadata.
+    const lonely = await makeFixture({
+      dir: path.join(work.dir, "lonely"),
+      name: "lonely.bin",
+      files: { "lonely.bin": 300_000 },
+      announceUrl: tracker.announceUrl,
+    });
+    const first = await newEngine("magnet-restore");
+    const added = await first.engine.add({ magnet: lonely.magnet }, { id: "m", linkId: "lm" });
+    expect(added.totalBytes).toBe(0);
+    await first.engine.close();
+    expect(first.persistence.loadTorrentFile(lonely.infoHash)).toBeUndefined();
+    const saved = first.persistence.latest("m") as DownloadRecord;
+    expect(saved.status).toBe("downloading");
+
+    const lonelySeeder = await startSeeder(lonely, tracker);
+    try {
+      const second = await newEngine("magnet-restore");
+      await second.engine.restore([saved], { magnetOf: (r) => (r.linkId === "lm" ? lonely.magnet : undefined) });
+      await waitForStatus(second.statuses, "m", "completed");
+      await verifyDownloaded(second.folder, lonely);
+      expect(second.persistence.loadTorrentFile(lonely.infoHash)?.length).toBeGreaterThan(0);
+    } finally {
+      await lonelySeeder.close();
+    }
+  });
+});
