@@ -36,6 +36,8 @@ export interface AppOptions {
   adminToken?: string | undefined;
   logger: FastifyServerOptions["logger"];
   https?: { cert: string; key: string } | undefined;
+  /** Behind a load balancer: take the client IP (for login rate limits) from X-Forwarded-For. */
+  trustProxy?: boolean | undefined;
 }
 
 declare module "fastify" {
@@ -63,7 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logger,
     bodyLimit: BODY_LIMIT,
     ...(opts.https ? { https: opts.https } : {}),
-    trustProxy: false,
+    trustProxy: opts.trustProxy ?? false,
   } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

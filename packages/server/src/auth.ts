@@ -119,6 +119,12 @@ export async function login(
   const ok = await verify(account?.auth_hash ?? (await dummyHash), input.authKey).catch(() => false);
   if (!account || !ok) {
     await db.query("INSERT INTO login_attempts (login, ip) VALUES ($1, $2)", [input.login, ip]);
+    // Now and then, forget attempts older than the window (any instance may do it).
+    if (Math.random() < 0.02) {
+      await db.query("DELETE FROM login_attempts WHERE at < now() - make_interval(secs => $1)", [
+        cfg.loginRateLimit.windowSec,
+      ]);
+    }
     throw new HttpError(401, "BAD_CREDENTIALS", "wrong login or password");
   }
   await db.query("DELETE FROM login_attempts WHERE login = $1", [input.login]);

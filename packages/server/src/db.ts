@@ -42,25 +42,42 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
   pool.on("error", () => {});
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let listenClient: Promise<pg.PoolClient> | null = null;
+  let closed = false;
 
-  async function listenConnection(): Promise<pg.PoolClient> {
+  // One dedicated connection carries every LISTEN. If it breaks (database restart, network), it is
+  // re-established with every channel after a short pause; notifications sent meanwhile are lost,
+  // which is why subscribers also bound the age of what they cache.
+  function listenConnection(): Promise<pg.PoolClient> {
     if (!listenClient) {
-      listenClient = pool.connect().then((client) => {
+      const connecting = (async () => {
+        const client = await pool.connect();
         client.on("notification", (msg) => {
           for (const fn of listeners.get(msg.channel) ?? []) fn(msg.payload ?? "");
         });
         client.on("error", () => {
-          // Drop the broken connection; the next listen() call reconnects and re-subscribes.
           listenClient = null;
           client.release(true);
+          scheduleResubscribe();
         });
+        for (const channel of listeners.keys()) await client.query(`LISTEN ${channel}`);
         return client;
-      });
-      listenClient.catch(() => {
-        listenClient = null;
+      })();
+      listenClient = connecting;
+      connecting.catch(() => {
+        if (listenClient === connecting) listenClient = null;
+        scheduleResubscribe();
       });
     }
     return listenClient;
+  }
+  let resubscribeTimer: NodeJS.Timeout | null = null;
+  function scheduleResubscribe() {
+    if (closed || resubscribeTimer || listeners.size === 0) return;
+    resubscribeTimer = setTimeout(() => {
+      resubscribeTimer = null;
+      listenConnection().catch(() => {});
+    }, 1000);
+    resubscribeTimer.unref();
   }
 
   return {
@@ -98,9 +115,11 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
       let set = listeners.get(channel);
       if (!set) {
         set = new Set();
+        const existing = listenClient;
         listeners.set(channel, set);
+        // A fresh connection LISTENs on every registered channel itself; an existing one needs this one added.
         const client = await listenConnection();
-        await client.query(`LISTEN ${channel}`);
+        if (existing) await client.query(`LISTEN ${channel}`);
       }
       set.add(onPayload);
       return async () => {
@@ -111,6 +130,8 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
       await pool.query("SELECT pg_notify($1, $2)", [checkChannel(channel), payload]);
     },
     async close() {
+      closed = true;
+      if (resubscribeTimer) clearTimeout(resubscribeTimer);
       if (listenClient) {
         try {
           (await listenClient).release(true);

@@ -29,6 +29,8 @@ export interface ServerOptions {
   accessTokenTtlSec?: number;
   logLevel?: string;
   loginRateLimit?: { perAccount: number; perIp: number; windowSec: number };
+  /** Trust X-Forwarded-For (only behind a load balancer that sets it). */
+  trustProxy?: boolean;
 }
 
 export interface RunningServer {
@@ -76,6 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       adminToken: opts.adminToken,
       logger: { level: opts.logLevel ?? "info" },
       https: tls ? { cert: tls.cert, key: tls.key } : undefined,
+      trustProxy: opts.trustProxy,
     });
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
@@ -176,6 +179,12 @@ export function serverCommand(): Command {
         .argParser(int("--login-limit-window")),
     )
     .addOption(
+      new Option(
+        "--trust-proxy",
+        "take the client IP from X-Forwarded-For (only behind a load balancer that sets it)",
+      ).env("PERPETUANET_TRUST_PROXY"),
+    )
+    .addOption(
       new Option("--log-level <level>", "pino log level")
         .env("PERPETUANET_LOG_LEVEL")
         .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
@@ -192,7 +201,24 @@ export function serverCommand(): Command {
         : o.tlsSelfSigned
           ? { selfSigned: true as const }
           : undefined;
-      let server: RunningServer;
+      // Signals are handled from the start: one arriving while the database opens still ends in a
+      // clean close, and repeated signals during the close do not kill the process half-way.
+      let server: RunningServer | null = null;
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        if (!server) return; // startup finishes, then closes (below)
+        server.close().then(
+          () => process.exit(0),
+          (err) => {
+            console.error(err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
       try {
         server = await startServer({
           host: o.host,
@@ -204,25 +230,18 @@ export function serverCommand(): Command {
           accessTokenTtlSec: o.accessTokenTtl,
           logLevel: o.logLevel,
           loginRateLimit: { perAccount: o.loginLimitAccount, perIp: o.loginLimitIp, windowSec: o.loginLimitWindow },
+          trustProxy: Boolean(o.trustProxy),
         });
       } catch (err) {
         console.error(`perpetuanet server: ${(err as Error).message}`);
-        process.exitCode = 1;
-        return;
+        process.exit(1);
       }
       if (server.fingerprint) console.log(`TLS fingerprint (SHA-256): ${server.fingerprint}`);
       console.log(`PerpetuaNet server listening on ${server.url}`);
-      const stop = () => {
-        server.close().then(
-          () => process.exit(0),
-          (err) => {
-            console.error(err);
-            process.exit(1);
-          },
-        );
-      };
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      if (stopping) {
+        stopping = false;
+        stop();
+      }
     });
   return cmd;
 }

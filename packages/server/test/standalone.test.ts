@@ -4,7 +4,7 @@ import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { afterAll, describe, expect, it } from "vitest";
 import { startServer } from "../src/index.ts";
-import { api, envelopes, newAccount, tempDir } from "./helpers/server.ts";
+import { api, envelopes, newAccount, tempDir, waitFor } from "./helpers/server.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 const dirs: string[] = [];
@@ -20,7 +20,7 @@ afterAll(() => {
 /** Starts main.ts; resolves with the printed fingerprint and URL once it reports it listens. */
 function runMain(
   args: string[],
-): Promise<{ child: ChildProcess; url: string; fingerprint: string | null; out: string }> {
+): Promise<{ child: ChildProcess; url: string; fingerprint: string | null; output: () => string }> {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
@@ -34,7 +34,7 @@ function runMain(
       if (url) {
         clearTimeout(timer);
         const fingerprint = /TLS fingerprint \(SHA-256\): ([0-9A-F:]{95})/.exec(out)?.[1] ?? null;
-        resolve({ child, url, fingerprint, out });
+        resolve({ child, url, fingerprint, output: () => out });
       }
     };
     child.stdout?.on("data", onData);
@@ -141,7 +141,8 @@ describe("standalone server", () => {
     const run = await runMain(["--port", "0", "--data-dir", dir(), "--log-level", "warn"]);
     try {
       expect(run.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(run.out).toMatch(/plain HTTP/);
+      // The log line and the ready line are separate writes: wait for both.
+      await waitFor(async () => /plain HTTP/.test(run.output()), 10_000);
     } finally {
       expect(await stopMain(run.child)).toBe(0);
     }
