@@ -1,6 +1,7 @@
 import { createServer, type Server, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCommand } from "../src/index.ts";
+import { adminCommand, createPgDb } from "../src/index.ts";
+import { publishNotice } from "../src/notices.ts";
 import {
   api,
   type Backend,
@@ -148,7 +149,7 @@ function tcpProxy(targetPort: number) {
 }
 
 describe.runIf(TEST_DATABASE_URL)("health with the database down", () => {
-  it("answers 503 with database down, and ok again once PostgreSQL is back", async () => {
+  it("answers 503 with database down, and ok again (notices via NOTIFY too) once PostgreSQL is back", async () => {
     const backend = await setupBackend("postgres");
     const base = new URL(TEST_DATABASE_URL as string);
     const proxy = tcpProxy(Number(base.port || 5432));
@@ -156,18 +157,40 @@ describe.runIf(TEST_DATABASE_URL)("health with the database down", () => {
     const viaProxy = new URL(backend.options().databaseUrl as string);
     viaProxy.port = String(proxyPort);
     const server = await start(backend, { databaseUrl: viaProxy.toString() });
+    const direct = createPgDb(backend.options().databaseUrl as string, { max: 1 });
     try {
+      const user = await newAccount(server.url);
       expect((await api(server.url, "GET", "/v1/health")).body.database).toBe("ok");
       await proxy.cut();
       const down = await api(server.url, "GET", "/v1/health");
       expect(down).toMatchObject({ status: 503, body: { status: "degraded", database: "down" } });
-      const user = await api(server.url, "POST", "/v1/sessions", {
-        body: { login: "x", authKey: "A".repeat(43) + "=" },
+      const loginWhileDown = await api(server.url, "POST", "/v1/sessions", {
+        body: { login: "x", authKey: `${"A".repeat(43)}=` },
       });
-      expect(user.status).toBe(503);
+      expect(loginWhileDown.status).toBe(503);
       await proxy.listen();
       await waitFor(async () => (await api(server.url, "GET", "/v1/health")).status === 200, 10_000);
+      // The LISTEN connection died with the cut; it comes back by itself. A notice shows up well
+      // before the 30 s cache expiry only through a notification.
+      const notices = () => api(server.url, "GET", "/v1/notices", { token: user.token });
+      let attempt = 0;
+      await waitFor(async () => {
+        await notices();
+        const n = await publishNotice(direct, {
+          severity: "info",
+          kind: "info",
+          title: `after ${++attempt}`,
+          body: "",
+        });
+        try {
+          await waitFor(async () => (await notices()).body.notices.some((x: { id: string }) => x.id === n.id), 1500);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 20_000);
     } finally {
+      await direct.close();
       await proxy.cut();
       await server.close();
       await backend.cleanup();
