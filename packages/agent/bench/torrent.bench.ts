@@ -11,6 +11,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { chmod, mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import createTorrent from "create-torrent";
 import parseTorrent, { toTorrentFile } from "parse-torrent";
 import { createTorrentEngine, type DownloadRecord } from "../src/torrent/index.ts";
@@ -136,6 +137,7 @@ async function leechPerpetuaNet(torrent: Buffer, dir: string): Promise<Run> {
     engine.on("status", (r) => statuses.push(r));
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const eluBefore = performance.eventLoopUtilization();
     await engine.add({ torrentFile: torrent }, { id: "bench", linkId: "bench" });
     await waitFor(
       () => statuses.find((r) => r.status === "completed" || r.status === "error"),
@@ -145,6 +147,8 @@ async function leechPerpetuaNet(torrent: Buffer, dir: string): Promise<Run> {
     );
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const elu = performance.eventLoopUtilization(eluBefore);
+    console.log(`  PerpetuaNet event loop busy ${(elu.utilization * 100).toFixed(0)} % of the download`);
     const failed = statuses.find((r) => r.status === "error");
     if (failed) throw new Error(`PerpetuaNet: ${failed.error}`);
     return { seconds, endAt: started + seconds * 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
