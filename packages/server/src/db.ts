@@ -2,7 +2,8 @@
  * One small database seam: the server runs on a real PostgreSQL (pg Pool) or, without
  * DATABASE_URL, on embedded PGlite in a data folder. Both speak the same SQL.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 
@@ -144,9 +145,50 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
   };
 }
 
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(`the database folder ${dataDir} is in use by process ${pid}; stop it first (PGlite is single-process)`);
+    this.name = "DataDirInUseError";
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** PGlite has no cross-process locking: two openers of one folder would corrupt it. */
+function lockDataDir(dataDir: string): () => void {
+  // Beside the folder, not in it: PGlite's initdb wants an empty folder.
+  const lockPath = join(dirname(dataDir), `${basename(dataDir)}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: "wx" });
+      return () => rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(readFileSync(lockPath, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
+      rmSync(lockPath, { force: true }); // left behind by a crashed process
+    }
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}
+
 export async function createPgliteDb(dataDir: string): Promise<Db> {
   mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  const unlock = lockDataDir(dataDir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   return {
     kind: "pglite",
     async query<R>(sql: string, params?: unknown[]) {
@@ -171,7 +213,11 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
       await db.query("SELECT pg_notify($1, $2)", [checkChannel(channel), payload]);
     },
     async close() {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

@@ -15,7 +15,7 @@ import { loadTls, selfSignedTls, type TlsMaterial } from "./tls.ts";
 
 export { BODY_LIMIT } from "./app.ts";
 export type { Db, Queryable } from "./db.ts";
-export { createPgDb, createPgliteDb, openDb } from "./db.ts";
+export { createPgDb, createPgliteDb, DataDirInUseError, openDb } from "./db.ts";
 export { migrate } from "./migrations.ts";
 export { VERSION } from "./version.ts";
 

@@ -4,6 +4,7 @@ import { adminCommand, createPgDb } from "../src/index.ts";
 import { publishNotice } from "../src/notices.ts";
 import {
   api,
+  authKey,
   type Backend,
   envelopes,
   newAccount,
@@ -22,7 +23,9 @@ describe.runIf(TEST_DATABASE_URL)("two server instances on one PostgreSQL", () =
 
   beforeAll(async () => {
     backend = await setupBackend("postgres");
-    [a, b] = await Promise.all([start(backend, { adminToken: ADMIN }), start(backend, { adminToken: ADMIN })]);
+    // Started together: migrations must serialise between instances.
+    const opts = { adminToken: ADMIN, loginRateLimit: { perAccount: 3, perIp: 1000, windowSec: 900 } };
+    [a, b] = await Promise.all([start(backend, opts), start(backend, opts)]);
   });
   afterAll(async () => {
     await a?.close();
@@ -43,6 +46,17 @@ describe.runIf(TEST_DATABASE_URL)("two server instances on one PostgreSQL", () =
     // A refresh token issued by A works on B (no per-instance session state).
     const refreshed = await api(b.url, "POST", "/v1/sessions/refresh", { body: { refreshToken: user.refreshToken } });
     expect(refreshed.status).toBe(200);
+  });
+
+  it("count failed logins together: the limit holds across instances", async () => {
+    const user = await newAccount(a.url);
+    const wrong = (url: string) =>
+      api(url, "POST", "/v1/sessions", { body: { login: user.login, authKey: authKey() } });
+    expect((await wrong(a.url)).status).toBe(401);
+    expect((await wrong(b.url)).status).toBe(401);
+    expect((await wrong(a.url)).status).toBe(401);
+    const limited = await api(b.url, "POST", "/v1/sessions", { body: { login: user.login, authKey: user.authKey } });
+    expect(limited).toMatchObject({ status: 429, body: { code: "RATE_LIMITED" } });
   });
 
   it("fan out notices: published via A, visible on B through NOTIFY; deleted via B, gone on A", async () => {

@@ -90,6 +90,8 @@ describe("standalone server", () => {
 
     const second = await startServer({ port: 0, dataDir, logLevel: "silent" });
     try {
+      // A second opener of the same folder is refused instead of corrupting it.
+      await expect(startServer({ port: 0, dataDir, logLevel: "silent" })).rejects.toThrow(/in use by process/);
       const session = await api(second.url, "POST", "/v1/sessions", {
         body: { login: user.login, authKey: user.authKey },
       });
