@@ -67,6 +67,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(opts.https ? { https: opts.https } : {}),
     trustProxy: opts.trustProxy ?? false,
   } as FastifyServerOptions).withTypeProvider<ZodTypeProvider>();
+  // JSON only: other bodies get 415 rather than a confusing validation error.
+  app.removeContentTypeParser("text/plain");
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

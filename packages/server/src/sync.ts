@@ -15,10 +15,15 @@ export const MAX_PAGE_LIMIT = 1000;
 /** A page stops growing once its envelopes' data reaches this many characters. */
 export const MAX_PAGE_CHARS = 4 * 1024 * 1024;
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 function parseCursor(cursor: string | null): bigint {
   if (cursor === null || cursor === "") return 0n;
-  if (!/^\d{1,19}$/.test(cursor)) throw new HttpError(400, "BAD_CURSOR", "cursor must be one returned by this server");
-  return BigInt(cursor);
+  const value = /^\d{1,19}$/.test(cursor) ? BigInt(cursor) : -1n;
+  if (value < 0n || value > MAX_BIGINT) {
+    throw new HttpError(400, "BAD_CURSOR", "cursor must be one returned by this server");
+  }
+  return value;
 }
 
 async function store(db: Db, accountId: string, messages: Envelope[]): Promise<number> {

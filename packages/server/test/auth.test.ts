@@ -110,6 +110,21 @@ describe.each(BACKENDS)("accounts, sessions and devices on %s", (backendName) =>
     expect(unknown).toMatchObject({ status: 404, body: { code: "NOT_FOUND" } });
     const badLogin = await api(server.url, "POST", "/v1/sessions", { body: { login: "x", authKey: "short" } });
     expect(badLogin).toMatchObject({ status: 400, body: { code: "VALIDATION_FAILED" } });
+    const hugeCursor = await api(server.url, "POST", "/v1/sync", {
+      token: user.token,
+      body: { cursor: "9".repeat(19) },
+    });
+    expect(hugeCursor).toMatchObject({ status: 400, body: { code: "BAD_CURSOR" } });
+    const textBody = await api(server.url, "POST", "/v1/sync", {
+      token: user.token,
+      raw: "cursor=1",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(textBody).toMatchObject({ status: 415, body: { code: "UNSUPPORTED_MEDIA_TYPE" } });
+    const nullBody = await api(server.url, "POST", "/v1/devices", { token: user.token, raw: "null" });
+    expect(nullBody).toMatchObject({ status: 400, body: { code: "VALIDATION_FAILED" } });
+    const badParam = await api(server.url, "DELETE", "/v1/devices/NOT-A-DEVICE", { token: user.token });
+    expect(badParam).toMatchObject({ status: 400, body: { code: "VALIDATION_FAILED" } });
     const adminWithoutToken = await api(server.url, "POST", "/v1/admin/notices", { body: { title: "t" } });
     expect(adminWithoutToken).toMatchObject({ status: 401, body: { code: "UNAUTHORIZED" } });
   });
