@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, authKey, BACKENDS, type Backend, envelopes, newAccount, setupBackend, start } from "./helpers/server.ts";
 
@@ -127,6 +128,39 @@ describe.each(BACKENDS)("accounts, sessions and devices on %s", (backendName) =>
     expect(badParam).toMatchObject({ status: 400, body: { code: "VALIDATION_FAILED" } });
     const adminWithoutToken = await api(server.url, "POST", "/v1/admin/notices", { body: { title: "t" } });
     expect(adminWithoutToken).toMatchObject({ status: 401, body: { code: "UNAUTHORIZED" } });
+  });
+
+  it("answers arbitrary JSON on every route with a 4xx JSON error or success, never 500", async () => {
+    const user = await newAccount(server.url);
+    const routes: [string, string][] = [
+      ["POST", "/v1/accounts"],
+      ["POST", "/v1/sessions"],
+      ["POST", "/v1/sessions/refresh"],
+      ["PUT", "/v1/accounts/current/password"],
+      ["POST", "/v1/devices"],
+      ["POST", "/v1/sync"],
+      ["POST", "/v1/admin/notices"],
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ cursor: fc.jsonValue(), messages: fc.jsonValue(), limit: fc.jsonValue() }),
+        ),
+        fc.boolean(),
+        async ([method, path], body, withToken) => {
+          const res = await api(server.url, method, path, {
+            raw: JSON.stringify(body),
+            ...(withToken ? { token: user.token } : {}),
+          });
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400)
+            expect(res.body).toMatchObject({ error: expect.any(String), code: expect.any(String) });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("answers 401 TOKEN_EXPIRED for an expired access token, and refresh brings a working one", async () => {
