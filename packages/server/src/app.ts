@@ -115,22 +115,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const requireUser = async (req: FastifyRequest) => {
-    req.principal = await authenticate(db, req.headers.authorization);
     const deviceId = req.headers["x-device-id"];
-    if (typeof deviceId === "string" && deviceId !== "") {
-      const { rows } = await db.query<{ revoked: boolean; stale: boolean }>(
-        "SELECT revoked_at IS NOT NULL AS revoked, last_seen < now() - interval '60 seconds' AS stale FROM devices WHERE account_id = $1 AND device_id = $2",
-        [req.principal.accountId, deviceId],
-      );
-      const device = rows[0];
-      if (device?.revoked) throw new HttpError(403, "DEVICE_REVOKED", "this device was revoked for the account");
-      if (device?.stale) {
-        await db.query("UPDATE devices SET last_seen = now() WHERE account_id = $1 AND device_id = $2", [
-          req.principal.accountId,
-          deviceId,
-        ]);
-      }
-    }
+    req.principal = await authenticate(
+      db,
+      req.headers.authorization,
+      typeof deviceId === "string" && deviceId !== "" ? deviceId : undefined,
+    );
   };
   const principal = (req: FastifyRequest): Principal => {
     if (!req.principal) throw new HttpError(401, "UNAUTHORIZED", "not authenticated");

@@ -156,16 +156,41 @@ export interface Principal {
   sessionId: string;
 }
 
-export async function authenticate(db: Db, authorization: string | undefined): Promise<Principal> {
+/**
+ * Resolves the bearer token, and in the same round trip the calling device (header X-Device-Id):
+ * a revoked device is refused, and its last-seen time is refreshed at most once a minute.
+ */
+export async function authenticate(
+  db: Db,
+  authorization: string | undefined,
+  deviceId: string | undefined,
+): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!match?.[1]) throw unauthorized();
-  const { rows } = await db.query<{ id: string; account_id: string; expired: boolean }>(
-    "SELECT id, account_id, access_expires_at < now() AS expired FROM sessions WHERE access_hash = $1",
-    [sha256(match[1])],
+  const { rows } = await db.query<{
+    id: string;
+    account_id: string;
+    expired: boolean;
+    revoked: boolean | null;
+    stale: boolean | null;
+  }>(
+    `SELECT s.id, s.account_id, s.access_expires_at < now() AS expired,
+            d.revoked_at IS NOT NULL AS revoked, d.last_seen < now() - interval '60 seconds' AS stale
+       FROM sessions s
+       LEFT JOIN devices d ON d.account_id = s.account_id AND d.device_id = $2
+      WHERE s.access_hash = $1`,
+    [sha256(match[1]), deviceId ?? ""],
   );
   const s = rows[0];
   if (!s) throw unauthorized();
   if (s.expired) throw new HttpError(401, "TOKEN_EXPIRED", "access token expired; refresh it");
+  if (deviceId && s.revoked) throw new HttpError(403, "DEVICE_REVOKED", "this device was revoked for the account");
+  if (deviceId && s.stale) {
+    await db.query("UPDATE devices SET last_seen = now() WHERE account_id = $1 AND device_id = $2", [
+      s.account_id,
+      deviceId,
+    ]);
+  }
   return { accountId: s.account_id, sessionId: s.id };
 }
 
