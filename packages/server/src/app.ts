@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 /** The Fastify application: routes under /v1, zod validation, OpenAPI, JSON errors. */
 import swagger from "@fastify/swagger";
 import { syncRequestSchema, syncResponseSchema } from "@perpetuanet/core";
@@ -128,7 +129,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
   const requireAdmin = async (req: FastifyRequest) => {
     const header = req.headers.authorization ?? "";
-    if (!opts.adminToken || header !== `Bearer ${opts.adminToken}`) {
+    // Compared as digests in constant time, so response timing does not leak the token.
+    const given = createHash("sha256").update(header).digest();
+    const expected = createHash("sha256")
+      .update(`Bearer ${opts.adminToken ?? ""}`)
+      .digest();
+    if (!opts.adminToken || !timingSafeEqual(given, expected)) {
       throw new HttpError(401, "UNAUTHORIZED", "admin token required");
     }
   };
