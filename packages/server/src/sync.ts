@@ -30,22 +30,21 @@ async function store(db: Db, accountId: string, messages: Envelope[]): Promise<n
   if (messages.length === 0) return 0;
   const origins = messages.map((m) => originOf(m));
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ next_seq: string }>(
-      "UPDATE accounts SET next_seq = next_seq + $2 WHERE id = $1 RETURNING next_seq",
-      [accountId, messages.length],
-    );
-    const last = rows[0];
-    if (!last) throw new HttpError(401, "UNAUTHORIZED", "account no longer exists");
-    const first = BigInt(last.next_seq) - BigInt(messages.length) + 1n;
+    // One statement takes the account row lock, allocates the numbers and inserts, so the lock is
+    // held for this statement and the COMMIT only. After waiting for the lock, PostgreSQL re-reads
+    // the row (EvalPlanQual), so next_seq is always the latest committed value.
     const inserted = await tx.query<{ origin: string; seq: string }>(
-      `INSERT INTO messages (account_id, server_seq, origin, seq, hlc, data)
-       SELECT $1, $2::bigint + m.ord - 1, m.origin, m.seq, m.hlc, m.data
-         FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS m(origin, seq, hlc, data, ord)
+      `WITH alloc AS (
+         UPDATE accounts SET next_seq = next_seq + $2 WHERE id = $1 RETURNING next_seq - $2 AS base
+       )
+       INSERT INTO messages (account_id, server_seq, origin, seq, hlc, data)
+       SELECT $1, alloc.base + m.ord, m.origin, m.seq, m.hlc, m.data
+         FROM alloc, unnest($3::text[], $4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS m(origin, seq, hlc, data, ord)
        ON CONFLICT (account_id, origin, seq) DO NOTHING
        RETURNING origin, seq`,
       [
         accountId,
-        first.toString(),
+        messages.length,
         origins,
         messages.map((m) => m.seq),
         messages.map((m) => m.hlc),
