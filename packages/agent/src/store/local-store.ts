@@ -14,7 +14,6 @@ import {
   parseChangeMessage,
   type RowOf,
   TABLE_NAMES,
-  TABLES,
   type TableName,
 } from "@perpetuanet/core";
 import Database from "better-sqlite3-multiple-ciphers";
