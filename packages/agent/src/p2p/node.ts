@@ -49,7 +49,7 @@ export async function createP2PNode(opts: P2PNodeOptions): Promise<P2PNode> {
     connectionProtector: preSharedKey({ psk: swarmKeyFromDataKey(opts.dataKey) }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: trustGater(trust),
+    connectionGater: trustGater(trust, logger),
     // All peers of a test, or of a LAN behind one NAT, share a host: the default 5 inbound/s per host is too low.
     connectionManager: { inboundConnectionThreshold: 100, maxConnections: 100, dialTimeout: DIAL_TIMEOUT_MS },
     peerDiscovery: opts.mdns === false ? [] : [mdns()],

@@ -67,19 +67,24 @@ function peerIdIn(multiaddr: Multiaddr): string | undefined {
   return multiaddr.getComponents().findLast((c) => c.name === "p2p")?.value;
 }
 
-export function trustGater(trust: TrustList): ConnectionGater {
-  const refuse = (peerId: PeerId) => !trust.admits(peerId.toString());
+export function trustGater(trust: TrustList, logger: P2PLogger): ConnectionGater {
+  const refuse = (what: string) => (peerId: PeerId) => {
+    const id = peerId.toString();
+    if (trust.admits(id)) return false;
+    logger.debug(`p2p: refused ${what} ${id}`);
+    return true;
+  };
   return {
-    denyDialPeer: refuse,
+    denyDialPeer: refuse("dialling"),
     denyDialMultiaddr: (multiaddr) => {
       const id = peerIdIn(multiaddr);
       return id !== undefined && !trust.admits(id);
     },
-    denyOutboundConnection: refuse,
-    denyInboundEncryptedConnection: refuse,
-    denyOutboundEncryptedConnection: refuse,
-    denyInboundUpgradedConnection: refuse,
-    denyOutboundUpgradedConnection: refuse,
+    denyOutboundConnection: refuse("an outbound connection to"),
+    denyInboundEncryptedConnection: refuse("an inbound connection from"),
+    denyOutboundEncryptedConnection: refuse("an outbound connection to"),
+    denyInboundUpgradedConnection: refuse("an inbound connection from"),
+    denyOutboundUpgradedConnection: refuse("an outbound connection to"),
     // Keep no addresses of strangers in libp2p's peer store.
     filterMultiaddrForPeer: (peerId) => trust.isTrusted(peerId.toString()),
   };

@@ -65,7 +65,8 @@ export class TestPeer {
   readonly peerId: string;
   readonly dbPath: string;
   readonly dbKey = randomKey();
-  readonly warnings: string[] = [];
+  /** Everything the node logged, as "level: message" lines. */
+  readonly logs: string[] = [];
   /** Peers this one no longer trusts (revoked in its copy of the devices table). */
   readonly distrusted = new Set<string>();
   store!: LocalStore;
@@ -95,9 +96,8 @@ export class TestPeer {
     this.clock = new HybridLogicalClock(this.deviceId, { last: this.store.lastHlc() });
     const record =
       (level: string) =>
-      (...a: unknown[]) => {
-        if (level === "warn") this.warnings.push(a.map(String).join(" "));
-      };
+      (...a: unknown[]) =>
+        this.logs.push(`${level}: ${a.map(String).join(" ")}`);
     this.node = await createP2PNode({
       store: this.store,
       dataKey: this.dataKey,
@@ -136,6 +136,10 @@ export class TestPeer {
 
   writeLink(id: string, title: string): LoggedMessage[] {
     return this.writeRow("links", id, { url: `https://example.org/${id}`, kind: "web", title, createdAt: 1 });
+  }
+
+  warnings(): string[] {
+    return this.logs.filter((line) => line.startsWith("warn: "));
   }
 
   linkIds(): string[] {
