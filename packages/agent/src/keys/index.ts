@@ -117,6 +117,11 @@ export class KeyVault {
     return this.lookup(login) !== undefined;
   }
 
+  /** Whether any account was ever set up on this PC (the app then asks for a password, not a registration). */
+  hasAnyProfile(): boolean {
+    return Object.keys(this.readIndex().profiles).length > 0;
+  }
+
   createProfile(opts: {
     login: string;
     accountId: string;

@@ -156,6 +156,7 @@ export class LocalStore {
       maxSeq: db.prepare("SELECT max(seq) FROM log WHERE origin = ?").pluck(),
       pending: db.prepare("SELECT origin, seq, hlc, data FROM log WHERE server_acked = 0 ORDER BY hlc LIMIT ?"),
       countPending: db.prepare("SELECT count(*) FROM log WHERE server_acked = 0").pluck(),
+      countLog: db.prepare("SELECT count(*) FROM log").pluck(),
       marks: db.prepare("SELECT origin, contiguous FROM marks"),
       after: db.prepare("SELECT origin, seq, hlc, data FROM log WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"),
       linkForFts: db.prepare("SELECT rid, title, tags, notes, url, deleted FROM links WHERE id = ?"),
@@ -332,6 +333,11 @@ export class LocalStore {
     return this.stmt.countPending!.get() as number;
   }
 
+  /** Entries in the message log: equal on two PCs with equal hashes means nothing is missing or doubled. */
+  countLog(): number {
+    return this.stmt.countLog!.get() as number;
+  }
+
   markServerAcked(keys: Array<{ origin: string; seq: number }>): void {
     this.db.transaction(() => {
       for (const k of keys) this.stmt.ackLog!.run(k.origin, k.seq);
@@ -368,6 +374,15 @@ export class LocalStore {
   getRow<T extends TableName>(table: T, id: string): (RowOf<T> & { id: string }) | undefined {
     const row = this.db.prepare(`SELECT * FROM "${table}" WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
     return row ? (decodeRow(table, row) as RowOf<T> & { id: string }) : undefined;
+  }
+
+  /** Live rows whose column equals the value (compared as stored JSON). */
+  findRows<T extends TableName>(table: T, column: string, value: JsonValue): Array<RowOf<T> & { id: string }> {
+    if (!columnsOf(table).includes(column) || column === "deleted") throw new Error(`no column ${table}.${column}`);
+    return this.db
+      .prepare(`SELECT * FROM "${table}" WHERE "${column}" = ? AND deleted = 0 ORDER BY id`)
+      .all(JSON.stringify(value))
+      .map((r) => decodeRow(table, r as Record<string, unknown>)) as Array<RowOf<T> & { id: string }>;
   }
 
   listRows<T extends TableName>(table: T, opts: { includeDeleted?: boolean } = {}): Array<RowOf<T> & { id: string }> {

@@ -1,0 +1,322 @@
+/**
+ * Real processes for end-to-end tests: a central server (`packages/server/src/main.ts`) and agents
+ * (`perpetuanet agent`), each in its own temp folder, driven through their HTTP APIs. Waiting is done
+ * on the agents' event streams (Server-Sent Events), always with a deadline.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AgentEvent, StatusView } from "@perpetuanet/core";
+
+const ROOT = new URL("../../../../", import.meta.url).pathname;
+const SERVER_MAIN = join(ROOT, "packages/server/src/main.ts");
+const CLI_MAIN = join(ROOT, "packages/cli/src/main.ts");
+
+export function tempFolder(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns a node process and resolves once a line of its stdout matches; kills it if it never does. */
+function spawnUntil(
+  args: string[],
+  ready: RegExp,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    err = (err + d.toString()).slice(-20_000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`process did not get ready in ${timeoutMs} ms: ${args.join(" ")}\n${out}\n${err}`));
+    }, timeoutMs);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const match = ready.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match, output: () => `${out}\n${err}` });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`process exited (${code}) before it was ready: ${args.join(" ")}\n${out}\n${err}`));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export class ServerProcess {
+  readonly dataDir: string;
+  port = 0;
+  child: ChildProcess | null = null;
+
+  constructor(dataDir: string) {
+    this.dataDir = dataDir;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts (or restarts) the server on the same port and data folder. */
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const { child } = await spawnUntil(
+      [SERVER_MAIN, "--port", String(this.port), "--data-dir", this.dataDir, "--log-level", "warn"],
+      /PerpetuaNet server listening on /,
+      30_000,
+    );
+    this.child = child;
+  }
+
+  /** SIGKILL: the server dies as in a crash, with requests in flight. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await exited(child);
+  }
+}
+
+export interface AgentProcessOptions {
+  dataDir: string;
+  serverUrl: string;
+  downloadDir?: string;
+  p2p?: boolean;
+  extraArgs?: string[];
+}
+
+/** The settings every e2e agent runs with: fast failure detection, loopback only, no DHT. */
+export const FAST_TIMING = {
+  healthIntervalMs: 400,
+  healthTimeoutMs: 400,
+  maxBackoffMs: 800,
+  syncIntervalMs: 400,
+};
+
+/** How long the agent may take to notice a dead server: a probe interval, a confirming probe, two timeouts. */
+export const OFFLINE_WINDOW_MS =
+  FAST_TIMING.healthIntervalMs + Math.min(1000, FAST_TIMING.healthIntervalMs) + 2 * FAST_TIMING.healthTimeoutMs;
+/** How long it may take to notice the server is back: the longest backoff plus one timeout. */
+export const ONLINE_WINDOW_MS = FAST_TIMING.maxBackoffMs + FAST_TIMING.healthTimeoutMs;
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(`${status} ${code}: ${message}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class AgentProcess {
+  readonly opts: AgentProcessOptions;
+  child: ChildProcess | null = null;
+  url = "";
+  readonly token = `t${Math.random().toString(36).slice(2)}`;
+  private events: EventStream | null = null;
+
+  constructor(opts: AgentProcessOptions) {
+    this.opts = opts;
+  }
+
+  async start(): Promise<void> {
+    const args = [
+      CLI_MAIN,
+      "agent",
+      "--data-dir",
+      this.opts.dataDir,
+      "--server",
+      this.opts.serverUrl,
+      "--api-port",
+      "0",
+      "--token",
+      this.token,
+      "--health-interval",
+      String(FAST_TIMING.healthIntervalMs),
+      "--health-timeout",
+      String(FAST_TIMING.healthTimeoutMs),
+      "--max-backoff",
+      String(FAST_TIMING.maxBackoffMs),
+      "--sync-interval",
+      String(FAST_TIMING.syncIntervalMs),
+      "--no-dht",
+      "--no-mdns",
+      "--p2p-listen",
+      "/ip4/127.0.0.1/tcp/0",
+      "--log-level",
+      "warn",
+      ...(this.opts.downloadDir ? ["--download-dir", this.opts.downloadDir] : []),
+      ...(this.opts.p2p === false ? ["--no-p2p"] : []),
+      ...(this.opts.extraArgs ?? []),
+    ];
+    const { child, match } = await spawnUntil(args, /PerpetuaNet agent listening on (http:\/\/\S+)/, 30_000);
+    this.child = child;
+    this.url = match[1] as string;
+    this.events = new EventStream(`${this.url}/api/events?token=${encodeURIComponent(this.token)}`);
+    await this.events.opened;
+  }
+
+  /** SIGKILL, as in a crash or a power cut of the process. */
+  async kill(): Promise<void> {
+    this.events?.close();
+    this.events = null;
+    const child = this.child;
+    this.child = null;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await exited(child);
+  }
+
+  async stop(): Promise<void> {
+    this.events?.close();
+    this.events = null;
+    const child = this.child;
+    this.child = null;
+    if (!child) return;
+    child.kill("SIGTERM");
+    await exited(child);
+  }
+
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : undefined;
+    if (!res.ok) throw new ApiError(res.status, json?.code ?? "?", json?.error ?? text);
+    return json as T;
+  }
+
+  status(): Promise<StatusView> {
+    return this.call<StatusView>("GET", "/api/status");
+  }
+
+  /**
+   * Resolves with the first value `check` returns that is not undefined, evaluating it now and after
+   * every event the agent sends; rejects after `timeoutMs` with the last value seen.
+   */
+  async until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    if (!this.events) throw new Error("agent is not running");
+    return this.events.until(what, check, timeoutMs);
+  }
+
+  waitForStatus(what: string, predicate: (s: StatusView) => boolean, timeoutMs: number): Promise<StatusView> {
+    return this.until(
+      what,
+      async () => {
+        const s = await this.status();
+        return predicate(s) ? s : undefined;
+      },
+      timeoutMs,
+    );
+  }
+}
+
+/** A Server-Sent Events client that re-checks conditions whenever an event arrives. */
+export class EventStream {
+  readonly opened: Promise<void>;
+  private readonly abort = new AbortController();
+  private waiters = new Set<() => void>();
+  readonly received: AgentEvent[] = [];
+
+  constructor(url: string) {
+    this.opened = (async () => {
+      const res = await fetch(url, { signal: this.abort.signal });
+      if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
+      void this.read(res.body).catch(() => {});
+    })();
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block
+          .split("\n")
+          .filter((l) => l.startsWith("data: "))
+          .map((l) => l.slice(6))
+          .join("\n");
+        if (data) {
+          this.received.push(JSON.parse(data) as AgentEvent);
+          if (this.received.length > 5000) this.received.splice(0, 1000);
+          for (const wake of [...this.waiters]) wake();
+        }
+        end = buffer.indexOf("\n\n");
+      }
+    }
+  }
+
+  async until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let woken = false;
+      let wake: () => void = () => {
+        woken = true;
+      };
+      const signalled = new Promise<void>((resolve) => {
+        wake = () => {
+          woken = true;
+          resolve();
+        };
+      });
+      this.waiters.add(wake);
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        // Periodic events (status every sync round) wake this; the timer only bounds the wait.
+        if (!woken) await Promise.race([signalled, new Promise((r) => setTimeout(r, Math.min(left, 1000)))]);
+      } finally {
+        this.waiters.delete(wake);
+      }
+    }
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/** The `perpetuanet` command: one binary for every part of the system. */
+import { adminCommand, serverCommand } from "@perpetuanet/server";
+import { Command } from "commander";
+import { agentCommand } from "./agent-command.ts";
+import { startCommand } from "./start-command.ts";
+
+const program = new Command("perpetuanet")
+  .description("PerpetuaNet: your library of links and your downloads, alive on every PC you own.")
+  .addCommand(startCommand(), { isDefault: true })
+  .addCommand(agentCommand())
+  .addCommand(serverCommand())
+  .addCommand(adminCommand());
+
+await program.parseAsync(process.argv);
