@@ -2,6 +2,7 @@
  * Real P2P nodes over loopback for tests: each peer has its own SQLCipher store in a temp folder, its
  * own libp2p key, and trusts the mesh's shared device list (minus the peers it was told to distrust).
  */
+import { createServer } from "node:net";
 import { join } from "node:path";
 import {
   type ChangeMessage,
@@ -204,4 +205,14 @@ export function useMesh(prefix = "pn-p2p-"): () => TestMesh {
     meshes.push(mesh);
     return mesh;
   };
+}
+
+/** A TCP port free on loopback right now, for a peer that must come back on the same address. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === "string") throw new Error("could not find a free port");
+  return address.port;
 }
