@@ -1,0 +1,321 @@
+/** Account: register or log in on a new PC, unlock (works offline), log out, change password. */
+import {
+  Button,
+  Checkbox,
+  Group,
+  Paper,
+  PasswordInput,
+  SegmentedControl,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
+import { type FormEvent, useState } from "react";
+import { ApiFailure, api } from "../api.ts";
+import { ErrorAlert, PageTitle, useAction } from "../components.tsx";
+import { useAgent } from "../state.tsx";
+
+/** A title for the agent's error codes; the agent's own message is shown under it. */
+export function accountErrorTitle(err: unknown): string {
+  const code = err instanceof ApiFailure ? err.code : undefined;
+  switch (code) {
+    case "WRONG_PASSWORD":
+    case "BAD_CREDENTIALS":
+      return "Wrong login or password";
+    case "SERVER_UNREACHABLE":
+      return "The server cannot be reached";
+    case "LOGIN_TAKEN":
+      return "This login is already taken";
+    case "TLS_MISMATCH":
+    case "TLS_FINGERPRINT_MISMATCH":
+      return "The server's certificate does not match the fingerprint";
+    case "RATE_LIMITED":
+      return "Too many attempts";
+    case "NO_PROFILE":
+      return "This account was never used on this PC";
+    default:
+      return "Could not complete the request";
+  }
+}
+
+type Mode = "register" | "login";
+
+function SignInForm({ mode, onDone }: { mode: Mode | "unlock"; onDone(): void }) {
+  const { status, setStatus } = useAgent();
+  const [serverUrl, setServerUrl] = useState(status?.serverUrl ?? "");
+  const [tlsFingerprint, setTls] = useState("");
+  const [login, setLogin] = useState(status?.login ?? "");
+  const [password, setPassword] = useState("");
+  const [password2, setPassword2] = useState("");
+  const [deviceName, setDeviceName] = useState("");
+  const [remember, setRemember] = useState(false);
+  const action = useAction();
+  const [localError, setLocalError] = useState<string | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setLocalError(null);
+    if (mode === "register" && password !== password2) {
+      setLocalError("The two passwords differ.");
+      return;
+    }
+    const common = {
+      login: login.trim(),
+      password,
+      remember,
+      ...(deviceName.trim() ? { deviceName: deviceName.trim() } : {}),
+      ...(tlsFingerprint.trim() ? { tlsFingerprint: tlsFingerprint.trim() } : {}),
+    };
+    const s = await action.run(() =>
+      mode === "register"
+        ? api.register({ ...common, serverUrl: serverUrl.trim() })
+        : api.login({ ...common, ...(mode === "login" && serverUrl.trim() ? { serverUrl: serverUrl.trim() } : {}) }),
+    );
+    if (s) {
+      setStatus(s);
+      if (s.lock === "unlocked") onDone();
+    }
+  };
+
+  const submitLabel = mode === "register" ? "Create account" : mode === "login" ? "Log in" : "Unlock";
+  return (
+    <form onSubmit={submit} data-testid={`form-${mode}`}>
+      <Stack gap="sm">
+        {mode !== "unlock" ? (
+          <>
+            <TextInput
+              label="Server URL"
+              placeholder="https://perpetuanet.example.org"
+              description={mode === "login" ? "Leave empty to use the server this PC already knows" : undefined}
+              required={mode === "register"}
+              value={serverUrl}
+              onChange={(e) => setServerUrl(e.currentTarget.value)}
+              data-testid="account-server-url"
+            />
+            <TextInput
+              label="Server certificate fingerprint (optional)"
+              placeholder="SHA-256, e.g. AB:CD:…"
+              description="For a server with a self-signed certificate: the fingerprint it printed at start"
+              value={tlsFingerprint}
+              onChange={(e) => setTls(e.currentTarget.value)}
+              data-testid="account-tls"
+            />
+          </>
+        ) : null}
+        <TextInput
+          label="Login"
+          required
+          autoComplete="username"
+          value={login}
+          onChange={(e) => setLogin(e.currentTarget.value)}
+          data-testid="account-login"
+        />
+        <PasswordInput
+          label="Password"
+          required
+          autoComplete={mode === "register" ? "new-password" : "current-password"}
+          value={password}
+          onChange={(e) => setPassword(e.currentTarget.value)}
+          data-testid="account-password"
+        />
+        {mode === "register" ? (
+          <PasswordInput
+            label="Repeat the password"
+            required
+            autoComplete="new-password"
+            value={password2}
+            onChange={(e) => setPassword2(e.currentTarget.value)}
+            data-testid="account-password2"
+          />
+        ) : null}
+        {mode !== "unlock" ? (
+          <TextInput
+            label="Name of this PC (optional)"
+            placeholder="e.g. Office desktop"
+            value={deviceName}
+            onChange={(e) => setDeviceName(e.currentTarget.value)}
+            data-testid="account-device"
+          />
+        ) : null}
+        <Checkbox
+          label="Remember me on this PC (unlock without the password after a restart)"
+          checked={remember}
+          onChange={(e) => setRemember(e.currentTarget.checked)}
+          data-testid="account-remember"
+        />
+        {localError ? <ErrorAlert title="Check the form" error={localError} /> : null}
+        {action.error ? <ErrorAlert title={accountErrorTitle(action.error)} error={action.error} /> : null}
+        <Group justify="flex-end">
+          <Button type="submit" loading={action.busy} data-testid="account-submit">
+            {submitLabel}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+function ChangePassword() {
+  const { setStatus } = useAgent();
+  const [oldPassword, setOld] = useState("");
+  const [newPassword, setNew] = useState("");
+  const [newPassword2, setNew2] = useState("");
+  const [done, setDone] = useState(false);
+  const action = useAction();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setDone(false);
+    if (newPassword !== newPassword2) {
+      action.setError("The two new passwords differ.");
+      return;
+    }
+    const s = await action.run(() => api.changePassword(oldPassword, newPassword));
+    if (s) {
+      setStatus(s);
+      setOld("");
+      setNew("");
+      setNew2("");
+      setDone(true);
+    }
+  };
+  return (
+    <form onSubmit={submit} data-testid="form-password">
+      <Stack gap="sm">
+        <Title order={3} size="h5">
+          Change password
+        </Title>
+        <PasswordInput
+          label="Current password"
+          required
+          autoComplete="current-password"
+          value={oldPassword}
+          onChange={(e) => setOld(e.currentTarget.value)}
+          data-testid="password-old"
+        />
+        <PasswordInput
+          label="New password"
+          required
+          autoComplete="new-password"
+          value={newPassword}
+          onChange={(e) => setNew(e.currentTarget.value)}
+          data-testid="password-new"
+        />
+        <PasswordInput
+          label="Repeat the new password"
+          required
+          autoComplete="new-password"
+          value={newPassword2}
+          onChange={(e) => setNew2(e.currentTarget.value)}
+          data-testid="password-new2"
+        />
+        {action.error ? <ErrorAlert title={accountErrorTitle(action.error)} error={action.error} /> : null}
+        {done ? (
+          <Text c="teal" size="sm" role="status" data-testid="password-changed">
+            Password changed.
+          </Text>
+        ) : null}
+        <Group justify="flex-end">
+          <Button type="submit" loading={action.busy} data-testid="password-submit">
+            Change password
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+export function Account({ onUnlocked }: { onUnlocked(): void }) {
+  const { status, setStatus } = useAgent();
+  const [mode, setMode] = useState<Mode>("register");
+  const logout = useAction();
+  if (!status) return null;
+
+  if (status.lock === "setup") {
+    return (
+      <Stack maw={560} gap="md">
+        <PageTitle>Welcome to PerpetuaNet</PageTitle>
+        <Text size="sm" c="dimmed">
+          Create an account on your server, or log in to add this PC to an account you already have.
+        </Text>
+        <SegmentedControl
+          value={mode}
+          onChange={(v) => setMode(v as Mode)}
+          data={[
+            { value: "register", label: "Create an account" },
+            { value: "login", label: "Log in" },
+          ]}
+          data-testid="account-mode"
+        />
+        <Paper withBorder p="md">
+          <SignInForm key={mode} mode={mode} onDone={onUnlocked} />
+        </Paper>
+      </Stack>
+    );
+  }
+
+  if (status.lock === "locked") {
+    return (
+      <Stack maw={560} gap="md">
+        <PageTitle>Unlock PerpetuaNet</PageTitle>
+        <Text size="sm" c="dimmed">
+          Your library on this PC is encrypted. Enter your password to open it; this works without the server too.
+        </Text>
+        <Paper withBorder p="md">
+          <SignInForm mode="unlock" onDone={onUnlocked} />
+        </Paper>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack maw={640} gap="md">
+      <PageTitle
+        right={
+          <Button
+            variant="default"
+            loading={logout.busy}
+            data-testid="account-logout"
+            onClick={async () => {
+              const s = await logout.run(() => api.logout());
+              if (s) setStatus(s);
+            }}
+          >
+            Log out
+          </Button>
+        }
+      >
+        Account
+      </PageTitle>
+      <ErrorAlert error={logout.error} />
+      <Paper withBorder p="md">
+        <Table variant="vertical" layout="fixed" withRowBorders={false}>
+          <Table.Tbody>
+            <Table.Tr>
+              <Table.Th w={140}>Login</Table.Th>
+              <Table.Td data-testid="account-current-login">{status.login}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th>Server</Table.Th>
+              <Table.Td className="pn-break">{status.serverUrl ?? "none"}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th>This PC</Table.Th>
+              <Table.Td className="pn-break">
+                {status.device ? `${status.device.name} (${status.device.id})` : "not registered"}
+              </Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th>Version</Table.Th>
+              <Table.Td>{status.version}</Table.Td>
+            </Table.Tr>
+          </Table.Tbody>
+        </Table>
+      </Paper>
+      <Paper withBorder p="md">
+        <ChangePassword />
+      </Paper>
+    </Stack>
+  );
+}
