@@ -51,6 +51,7 @@ export function addAgentOptions(cmd: Command): Command {
         .default(["/ip4/0.0.0.0/tcp/0"])
         .env("PERPETUANET_P2P_LISTEN"),
     )
+    .addOption(ms("--p2p-redial", "redial this account's unconnected PCs this often", "PERPETUANET_P2P_REDIAL", 30_000))
     .addOption(new Option("--no-mdns", "do not look for this account's PCs on the LAN with mDNS"))
     .addOption(new Option("--no-p2p", "no direct sync between this account's PCs"))
     .addOption(
@@ -78,6 +79,7 @@ export interface AgentFlags {
   syncInterval: number;
   syncBatch: number;
   p2pListen: string[] | string;
+  p2pRedial: number;
   mdns: boolean;
   p2p: boolean;
   downloadDir?: string;
@@ -99,7 +101,7 @@ export function agentOptionsFrom(o: AgentFlags, serverUrl?: string | null): RunA
     health: { intervalMs: o.healthInterval, timeoutMs: o.healthTimeout, maxBackoffMs: o.maxBackoff },
     syncIntervalMs: o.syncInterval,
     syncBatchSize: Math.min(1000, Math.max(1, o.syncBatch)),
-    p2p: o.p2p ? { listen, mdns: o.mdns } : false,
+    p2p: o.p2p ? { listen, mdns: o.mdns, redialIntervalMs: o.p2pRedial } : false,
     deviceDefaults: { ...(o.downloadDir ? { downloadFolder: o.downloadDir } : {}), dht: o.dht },
     logLevel: o.logLevel,
   };
