@@ -112,6 +112,8 @@ export interface AgentProcessOptions {
   downloadDir?: string;
   p2p?: boolean;
   extraArgs?: string[];
+  /** Defaults to FAST_TIMING. */
+  timing?: typeof FAST_TIMING;
 }
 
 /** The settings every e2e agent runs with: fast failure detection, loopback only, no DHT. */
@@ -150,6 +152,7 @@ export class AgentProcess {
   }
 
   async start(): Promise<void> {
+    const timing = this.opts.timing ?? FAST_TIMING;
     const args = [
       CLI_MAIN,
       "agent",
@@ -162,13 +165,13 @@ export class AgentProcess {
       "--token",
       this.token,
       "--health-interval",
-      String(FAST_TIMING.healthIntervalMs),
+      String(timing.healthIntervalMs),
       "--health-timeout",
-      String(FAST_TIMING.healthTimeoutMs),
+      String(timing.healthTimeoutMs),
       "--max-backoff",
-      String(FAST_TIMING.maxBackoffMs),
+      String(timing.maxBackoffMs),
       "--sync-interval",
-      String(FAST_TIMING.syncIntervalMs),
+      String(timing.syncIntervalMs),
       "--no-dht",
       "--no-mdns",
       "--p2p-listen",
