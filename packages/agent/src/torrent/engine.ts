@@ -182,7 +182,9 @@ class WebTorrentEngine implements TorrentEngine {
 
   private refreshProgress(entry: Entry): void {
     const t = entry.torrent;
-    if (!t?.files?.length) return;
+    // Until WebTorrent has checked the files on disk it counts nothing as downloaded; keep the last
+    // known figure meanwhile, so a restored download does not drop to 0 % for the length of the check.
+    if (!t?.files?.length || !t.ready) return;
     entry.record.totalBytes = t.length;
     entry.record.bytesDone = Math.min(t.downloaded, t.length);
   }
