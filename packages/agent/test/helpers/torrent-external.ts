@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
+import { waitFor } from "./torrent-fixtures.ts";
 
 /** A TCP port free on loopback right now (the external client binds it a moment later). */
 export async function freePort(): Promise<number> {
@@ -123,4 +124,111 @@ export async function transmissionArgs(opts: {
     ...(opts.finishScript ? ["-f", opts.finishScript] : []),
     opts.torrentPath,
   ];
+}
+
+/** What qBittorrent's Web API reports about one torrent (the fields the tests read). */
+export interface QBittorrentTorrent {
+  hash: string;
+  /** e.g. checkingUP, uploading, stalledUP, downloading, stalledDL, error, missingFiles */
+  state: string;
+  /** 0..1 */
+  progress: number;
+  amount_left: number;
+  uploaded: number;
+}
+
+export interface QBittorrent {
+  process: ExternalProcess;
+  /** Base URL of its Web API on 127.0.0.1. */
+  webUrl: string;
+  /** Add a .torrent through the Web API; qBittorrent checks what is already in `savePath` first. */
+  add(torrentFile: Buffer, savePath: string): Promise<void>;
+  torrent(infoHash: string): Promise<QBittorrentTorrent | undefined>;
+  /** Client names of the peers connected for a torrent, as qBittorrent identifies them. */
+  peerClients(infoHash: string): Promise<string[]>;
+}
+
+/**
+ * qbittorrent-nox with its own profile folder: legal notice accepted, Web API on 127.0.0.1 without a
+ * login for loopback clients, BitTorrent bound to the loopback interface with DHT, local discovery,
+ * peer exchange and port mapping off. Resolves once the Web API answers; killed after `limitMs`.
+ */
+export async function startQBittorrent(opts: { profileDir: string; limitMs: number }): Promise<QBittorrent> {
+  const configDir = path.join(opts.profileDir, "qBittorrent", "config");
+  await mkdir(configDir, { recursive: true });
+  await writeFile(
+    path.join(configDir, "qBittorrent.conf"),
+    [
+      "[LegalNotice]",
+      "Accepted=true",
+      "",
+      "[BitTorrent]",
+      "Session\\DHTEnabled=false",
+      "Session\\LSDEnabled=false",
+      "Session\\PeXEnabled=false",
+      "Session\\Interface=lo",
+      "Session\\InterfaceName=lo",
+      "Session\\InterfaceAddress=127.0.0.1",
+      // Every peer in these tests is 127.0.0.1; libtorrent otherwise keeps one connection per address.
+      "Session\\MultiConnectionsPerIp=true",
+      `Session\\DefaultSavePath=${path.join(opts.profileDir, "downloads")}`,
+      "",
+      "[Preferences]",
+      "Connection\\UPnP=false",
+      "WebUI\\Address=127.0.0.1",
+      "WebUI\\LocalHostAuth=false",
+      "WebUI\\UseUPnP=false",
+      "",
+    ].join("\n"),
+  );
+  const webPort = await freePort();
+  const proc = startExternal(
+    "qbittorrent-nox",
+    [`--profile=${opts.profileDir}`, `--webui-port=${webPort}`, `--torrenting-port=${await freePort()}`],
+    opts.limitMs,
+  );
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const api = async (route: string, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(`${webUrl}/api/v2/${route}`, { ...init, signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`qBittorrent ${route}: HTTP ${response.status} ${await response.text()}`);
+    return response;
+  };
+  try {
+    await waitFor(
+      () =>
+        proc.child.exitCode !== null ||
+        api("app/version").then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+      "the qBittorrent Web API",
+      100,
+    );
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  if (proc.child.exitCode !== null) throw new Error(`qbittorrent-nox exited: ${proc.output()}`);
+  return {
+    process: proc,
+    webUrl,
+    async add(torrentFile, savePath) {
+      const form = new FormData();
+      form.append("torrents", new Blob([new Uint8Array(torrentFile)]), "added.torrent");
+      form.append("savepath", savePath);
+      const answer = await (await api("torrents/add", { method: "POST", body: form })).text();
+      if (answer.trim() !== "Ok.") throw new Error(`qBittorrent refused the torrent: ${answer}`);
+    },
+    async torrent(infoHash) {
+      const list = (await (await api(`torrents/info?hashes=${infoHash}`)).json()) as QBittorrentTorrent[];
+      return list[0];
+    },
+    async peerClients(infoHash) {
+      const body = (await (await api(`sync/torrentPeers?hash=${infoHash}`)).json()) as {
+        peers?: Record<string, { client?: string }>;
+      };
+      return Object.values(body.peers ?? {}).map((p) => p.client ?? "");
+    },
+  };
 }

@@ -1,90 +1,44 @@
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTorrentEngine, type DownloadRecord, type TorrentEngine } from "../../src/torrent/index.ts";
-import {
-  type Fixture,
-  makeFixture,
-  memoryPersistence,
-  startSeeder,
-  startTracker,
-  type TestSeeder,
-  type TestTracker,
-  tempDir,
-  testSettings,
-  verifyDownloaded,
-  waitFor,
-} from "../helpers/torrent-fixtures.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { DownloadRecord } from "../../src/torrent/index.ts";
+import { makeFixture, startSeeder, verifyDownloaded } from "../helpers/torrent-fixtures.ts";
+import { useSwarm } from "../helpers/torrent-swarm.ts";
 
-let work: Awaited<ReturnType<typeof tempDir>>;
-let tracker: TestTracker;
-let fixture: Fixture;
-let seeder: TestSeeder;
-let http: HttpServer;
+const swarm = useSwarm({
+  prefix: "torrent-download",
+  name: "album",
+  files: { "track-1.bin": 3 * 1024 * 1024 + 17, "notes/readme.txt": 40_000 },
+});
 let torrentUrl: string;
-const engines: TorrentEngine[] = [];
 
 beforeAll(async () => {
-  work = await tempDir("torrent-download");
-  tracker = await startTracker();
-  fixture = await makeFixture({
-    dir: work.dir,
-    name: "album",
-    files: { "track-1.bin": 3 * 1024 * 1024 + 17, "notes/readme.txt": 40_000 },
-    announceUrl: tracker.announceUrl,
-  });
-  seeder = await startSeeder(fixture, tracker);
-  http = createServer((req, res) => {
+  const http = createServer((req, res) => {
     if (req.url === "/album.torrent") {
       res.writeHead(200, { "content-type": "application/x-bittorrent" });
-      res.end(fixture.torrentFile);
+      res.end(swarm.fixture.torrentFile);
     } else {
       res.writeHead(404).end("not found");
     }
   });
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  swarm.closeAtEnd(() => new Promise((resolve) => http.close(resolve)));
   torrentUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/album.torrent`;
 });
 
-afterAll(async () => {
-  for (const engine of engines) await engine.close();
-  await seeder?.close();
-  await tracker?.close();
-  await new Promise((resolve) => http?.close(resolve));
-  await work?.cleanup();
-});
-
-async function newEngine(name: string, overrides: { seeding?: boolean } = {}) {
-  const folder = path.join(work.dir, name);
-  const persistence = memoryPersistence();
-  const engine = createTorrentEngine({
-    settings: { ...testSettings(folder), ...overrides },
-    persistence,
-    persistIntervalMs: 500,
-  });
-  engines.push(engine);
-  const statuses: DownloadRecord[] = [];
-  engine.on("status", (r) => statuses.push(r));
-  return { engine, persistence, folder, statuses };
-}
-
-async function waitForStatus(statuses: DownloadRecord[], id: string, status: string, timeoutMs = 60_000) {
-  return waitFor(
-    () => statuses.find((r) => r.id === id && r.status === status),
-    timeoutMs,
-    `download ${id} to become ${status}`,
-  );
-}
+const newEngine = (name: string, overrides: { seeding?: boolean } = {}) =>
+  swarm.engine(name, { settings: overrides, persistIntervalMs: 500 });
 
 describe("torrent engine downloads from a real peer on loopback", () => {
   it("downloads a magnet link and the files match the seeded bytes", async () => {
-    const { engine, persistence, folder, statuses } = await newEngine("by-magnet");
+    const { fixture } = swarm;
+    const { engine, persistence, folder, waitForStatus } = newEngine("by-magnet");
     const added = await engine.add({ magnet: fixture.magnet }, { id: "d-magnet", linkId: "l1" });
     expect(added).toMatchObject({ id: "d-magnet", linkId: "l1", infoHash: fixture.infoHash, status: "downloading" });
     expect(added.savePath).toBe(folder);
 
-    const done = await waitForStatus(statuses, "d-magnet", "completed");
+    const done = await waitForStatus("completed", { id: "d-magnet" });
     expect(done.bytesDone).toBe(fixture.totalBytes);
     expect(done.totalBytes).toBe(fixture.totalBytes);
     expect(done.name).toBe("album");
@@ -97,15 +51,16 @@ describe("torrent engine downloads from a real peer on loopback", () => {
     ]);
     const details = engine.details("d-magnet");
     expect(details?.files.map((f) => f.path).sort()).toEqual(Object.keys(fixture.sha256).sort());
-    expect(details?.trackers).toContain(tracker.announceUrl);
+    expect(details?.trackers).toContain(swarm.tracker.announceUrl);
   });
 
   it("downloads from .torrent bytes and then seeds when seeding is on", async () => {
-    const { engine, folder, statuses } = await newEngine("by-file", { seeding: true });
+    const { fixture } = swarm;
+    const { engine, folder, statuses, waitForStatus } = newEngine("by-file", { seeding: true });
     const progress: number[] = [];
     engine.on("progress", (stats) => progress.push(stats[0]?.bytesDone ?? 0));
     await engine.add({ torrentFile: fixture.torrentFile }, { id: "d-file", linkId: "l2" });
-    const seeding = await waitForStatus(statuses, "d-file", "seeding");
+    const seeding = await waitForStatus("seeding", { id: "d-file" });
     expect(seeding.bytesDone).toBe(fixture.totalBytes);
     expect(statuses.some((r) => r.id === "d-file" && r.status === "completed")).toBe(false);
     await verifyDownloaded(folder, fixture);
@@ -114,15 +69,16 @@ describe("torrent engine downloads from a real peer on loopback", () => {
   });
 
   it("downloads a .torrent served over http", async () => {
-    const { engine, folder, statuses } = await newEngine("by-url");
+    const { engine, folder, waitForStatus } = newEngine("by-url");
     const added = await engine.add({ torrentUrl }, { id: "d-url", linkId: "l3" });
-    expect(added.totalBytes).toBe(fixture.totalBytes);
-    await waitForStatus(statuses, "d-url", "completed");
-    await verifyDownloaded(folder, fixture);
+    expect(added.totalBytes).toBe(swarm.fixture.totalBytes);
+    await waitForStatus("completed", { id: "d-url" });
+    await verifyDownloaded(folder, swarm.fixture);
   });
 
   it("refuses to add the same torrent twice", async () => {
-    const { engine } = await newEngine("duplicate");
+    const { fixture } = swarm;
+    const { engine } = newEngine("duplicate");
     await engine.add({ torrentFile: fixture.torrentFile }, { id: "d-a", linkId: "l4", paused: true });
     await expect(engine.add({ magnet: fixture.magnet }, { id: "d-b", linkId: "l4" })).rejects.toThrow(
       /already in the download list \(download d-a\)/,
@@ -135,12 +91,12 @@ describe("torrent engine restores a magnet that had no metadata yet", () => {
   it("restarts from the link's magnet, keeping its trackers, once a peer is there", async () => {
     // A torrent nobody seeds yet: the magnet download waits for metadata.
     const lonely = await makeFixture({
-      dir: path.join(work.dir, "lonely"),
+      dir: path.join(swarm.dir, "lonely"),
       name: "lonely.bin",
       files: { "lonely.bin": 300_000 },
-      announceUrl: tracker.announceUrl,
+      announceUrl: swarm.tracker.announceUrl,
     });
-    const first = await newEngine("magnet-restore");
+    const first = newEngine("magnet-restore");
     const added = await first.engine.add({ magnet: lonely.magnet }, { id: "m", linkId: "lm" });
     expect(added.totalBytes).toBe(0);
     await first.engine.close();
@@ -148,11 +104,11 @@ describe("torrent engine restores a magnet that had no metadata yet", () => {
     const saved = first.persistence.latest("m") as DownloadRecord;
     expect(saved.status).toBe("downloading");
 
-    const lonelySeeder = await startSeeder(lonely, tracker);
+    const lonelySeeder = await startSeeder(lonely, swarm.tracker);
     try {
-      const second = await newEngine("magnet-restore");
+      const second = newEngine("magnet-restore");
       await second.engine.restore([saved], { magnetOf: (r) => (r.linkId === "lm" ? lonely.magnet : undefined) });
-      await waitForStatus(second.statuses, "m", "completed");
+      await second.waitForStatus("completed", { id: "m" });
       await verifyDownloaded(second.folder, lonely);
       expect(second.persistence.loadTorrentFile(lonely.infoHash)?.length).toBeGreaterThan(0);
     } finally {

@@ -1,77 +1,66 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import parseTorrent, { toTorrentFile } from "parse-torrent";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTorrentEngine, type DownloadRecord, type TorrentEngine } from "../../src/torrent/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   aria2cArgs,
   type ExternalProcess,
   freePort,
+  type QBittorrent,
   startExternal,
+  startQBittorrent,
   transmissionArgs,
 } from "../helpers/torrent-external.ts";
-import {
-  type Fixture,
-  makeFixture,
-  memoryPersistence,
-  startTracker,
-  type TestTracker,
-  tempDir,
-  testSettings,
-  verifyDownloaded,
-  waitFor,
-} from "../helpers/torrent-fixtures.ts";
+import { startTracker, verifyDownloaded, waitFor } from "../helpers/torrent-fixtures.ts";
+import { useSwarm } from "../helpers/torrent-swarm.ts";
 
 const MiB = 1024 * 1024;
-let work: Awaited<ReturnType<typeof tempDir>>;
-let tracker: TestTracker;
-let fixture: Fixture;
+// No WebTorrent seeder: the peers here are the external clients.
+const swarm = useSwarm({
+  prefix: "torrent-interop",
+  name: "shared",
+  files: { "video.bin": 6 * MiB + 123, "poster.bin": 200_000 },
+  seeder: false,
+});
 let torrentPath: string;
-const processes: ExternalProcess[] = [];
-const engines: TorrentEngine[] = [];
-const trackers: TestTracker[] = [];
 
 beforeAll(async () => {
-  work = await tempDir("torrent-interop");
-  tracker = await startTracker();
-  fixture = await makeFixture({
-    dir: work.dir,
-    name: "shared",
-    files: { "video.bin": 6 * MiB + 123, "poster.bin": 200_000 },
-    announceUrl: tracker.announceUrl,
-  });
-  torrentPath = path.join(work.dir, "shared.torrent");
-  await writeFile(torrentPath, fixture.torrentFile);
+  torrentPath = path.join(swarm.dir, "shared.torrent");
+  await writeFile(torrentPath, swarm.fixture.torrentFile);
 });
 
-afterAll(async () => {
-  for (const p of processes) await p.stop();
-  for (const engine of engines) await engine.close();
-  for (const t of trackers) await t.close();
-  await tracker?.close();
-  await work?.cleanup();
-});
+/** An external client, stopped (SIGTERM, then SIGKILL) at the end of the file at the latest. */
+function external(command: string, args: string[], limitMs: number): ExternalProcess {
+  const proc = startExternal(command, args, limitMs);
+  swarm.closeAtEnd(() => proc.stop());
+  return proc;
+}
 
-function newEngine(name: string, seeding: boolean) {
-  const folder = path.join(work.dir, name);
-  const engine = createTorrentEngine({
-    settings: { ...testSettings(folder), seeding },
-    persistence: memoryPersistence(),
-  });
-  engines.push(engine);
-  const statuses: DownloadRecord[] = [];
-  engine.on("status", (r) => statuses.push(r));
-  return { engine, folder, statuses };
+const newEngine = (name: string, seeding: boolean) => swarm.engine(name, { settings: { seeding } });
+
+/**
+ * The fixture's torrent announcing to a tracker of its own (same info hash: the announce URL is outside
+ * the info dictionary), so that the one client the test starts is the only peer to be found.
+ */
+async function isolatedTorrent(name: string) {
+  const tracker = await startTracker();
+  swarm.closeAtEnd(() => tracker.close());
+  const parsed = await parseTorrent(swarm.fixture.torrentFile);
+  parsed.announce = [tracker.announceUrl];
+  const torrentFile = Buffer.from(toTorrentFile(parsed));
+  const torrentPath = path.join(swarm.dir, `${name}.torrent`);
+  await writeFile(torrentPath, torrentFile);
+  return { tracker, torrentFile, torrentPath };
 }
 
 describe("torrent engine interoperates with a real Debian BitTorrent client (aria2c)", () => {
   it("downloads from aria2c seeding on loopback", { timeout: 90_000 }, async () => {
-    const aria = startExternal(
+    const { fixture, tracker } = swarm;
+    const aria = external(
       "aria2c",
       aria2cArgs({ dir: fixture.dataDir, torrentPath, port: await freePort(), seedForever: true }),
       80_000,
     );
-    processes.push(aria);
     await waitFor(
       () => tracker.seeders(fixture.infoHash) > 0 || aria.child.exitCode !== null,
       30_000,
@@ -79,27 +68,27 @@ describe("torrent engine interoperates with a real Debian BitTorrent client (ari
     );
     expect(aria.child.exitCode, aria.output()).toBeNull();
 
-    const { engine, folder, statuses } = newEngine("from-aria2c", false);
+    const { engine, folder, waitForStatus } = newEngine("from-aria2c", false);
     await engine.add({ magnet: fixture.magnet }, { id: "from-aria", linkId: "l" });
-    await waitFor(() => statuses.find((r) => r.status === "completed"), 60_000, "download from aria2c");
+    await waitForStatus("completed");
     await verifyDownloaded(folder, fixture);
     await aria.stop();
   });
 
   it("seeds to aria2c downloading on loopback", { timeout: 90_000 }, async () => {
+    const { fixture, tracker } = swarm;
     // The engine seeds the fixture's own files: adding finds them complete on disk.
-    const { engine, statuses } = newEngine("seed", true);
+    const { engine, waitForStatus } = newEngine("seed", true);
     await engine.add({ torrentFile: fixture.torrentFile }, { id: "seed", linkId: "l", savePath: fixture.dataDir });
-    await waitFor(() => statuses.find((r) => r.status === "seeding"), 30_000, "the engine to seed");
+    await waitForStatus("seeding", { timeoutMs: 30_000 });
     await waitFor(() => tracker.seeders(fixture.infoHash) > 0, 30_000, "the engine to announce as a seeder");
 
-    const target = path.join(work.dir, "aria2c-download");
-    const aria = startExternal(
+    const target = path.join(swarm.dir, "aria2c-download");
+    const aria = external(
       "aria2c",
       aria2cArgs({ dir: target, torrentPath, port: await freePort(), seedForever: false }),
       80_000,
     );
-    processes.push(aria);
     const code = await aria.exited;
     expect(code, aria.output()).toBe(0);
     await verifyDownloaded(target, fixture);
@@ -112,39 +101,91 @@ describe("torrent engine interoperates with transmission-cli", () => {
   // transmission-cli unchokes on its 10 s rechoke round, and WebTorrent's request pipeline grows with the
   // measured speed, so this transfer starts slowly: the bounds are generous.
   it("downloads from transmission-cli seeding on loopback", { timeout: 150_000 }, async () => {
-    // Its own tracker (same info hash: the announce URL is outside the info dictionary), so that
-    // transmission-cli is the only peer the engine can find.
-    const ownTracker = await startTracker();
-    trackers.push(ownTracker);
-    const parsed = await parseTorrent(fixture.torrentFile);
-    parsed.announce = [ownTracker.announceUrl];
-    const torrentFile = Buffer.from(toTorrentFile(parsed));
-    const ownTorrentPath = path.join(work.dir, "transmission.torrent");
-    await writeFile(ownTorrentPath, torrentFile);
+    const { fixture } = swarm;
+    const own = await isolatedTorrent("transmission");
     const args = await transmissionArgs({
-      configDir: path.join(work.dir, "transmission-config"),
+      configDir: path.join(swarm.dir, "transmission-config"),
       dir: fixture.dataDir,
-      torrentPath: ownTorrentPath,
+      torrentPath: own.torrentPath,
       port: await freePort(),
     });
-    const transmission = startExternal("transmission-cli", args, 140_000);
-    processes.push(transmission);
+    const transmission = external("transmission-cli", args, 140_000);
     await waitFor(
-      () => ownTracker.seeders(fixture.infoHash) > 0 || transmission.child.exitCode !== null,
+      () => own.tracker.seeders(fixture.infoHash) > 0 || transmission.child.exitCode !== null,
       45_000,
       "transmission-cli to verify its data and announce as a seeder",
     );
     expect(transmission.child.exitCode, transmission.output()).toBeNull();
 
-    const { engine, folder, statuses } = newEngine("from-transmission", false);
+    const { engine, folder, waitForStatus } = newEngine("from-transmission", false);
     const clients = new Set<string | null>();
     engine.on("progress", () => {
       for (const peer of engine.details("from-tr")?.peerList ?? []) clients.add(peer.client);
     });
-    await engine.add({ torrentFile }, { id: "from-tr", linkId: "l" });
-    await waitFor(() => statuses.find((r) => r.status === "completed"), 90_000, "download from transmission-cli");
+    await engine.add({ torrentFile: own.torrentFile }, { id: "from-tr", linkId: "l" });
+    await waitForStatus("completed", { timeoutMs: 90_000 });
     await verifyDownloaded(folder, fixture);
     expect([...clients]).toEqual([expect.stringMatching(/^TR \d{4}$/)]);
     await transmission.stop();
+  });
+});
+
+describe("torrent engine interoperates with qbittorrent-nox (libtorrent)", () => {
+  async function qbittorrent(name: string): Promise<QBittorrent> {
+    const qbt = await startQBittorrent({ profileDir: path.join(swarm.dir, name), limitMs: 110_000 });
+    swarm.closeAtEnd(() => qbt.process.stop());
+    return qbt;
+  }
+
+  it("downloads from qbittorrent-nox seeding on loopback", { timeout: 120_000 }, async () => {
+    const { fixture } = swarm;
+    const own = await isolatedTorrent("qbt-seed");
+    const qbt = await qbittorrent("qbt-seeder");
+    await qbt.add(own.torrentFile, fixture.dataDir);
+    await waitFor(
+      () => own.tracker.seeders(fixture.infoHash) > 0 || qbt.process.child.exitCode !== null,
+      45_000,
+      "qbittorrent-nox to check its data and announce as a seeder",
+    );
+    expect(qbt.process.child.exitCode, qbt.process.output()).toBeNull();
+    expect(await qbt.torrent(fixture.infoHash)).toMatchObject({ progress: 1 });
+
+    const { engine, folder, waitForStatus } = newEngine("from-qbittorrent", false);
+    await engine.add({ torrentFile: own.torrentFile }, { id: "from-qbt", linkId: "l" });
+    await waitForStatus("completed", { timeoutMs: 60_000 });
+    await verifyDownloaded(folder, fixture);
+    // The bytes came from qBittorrent (its counters refresh about once a second).
+    await waitFor(
+      async () => ((await qbt.torrent(fixture.infoHash))?.uploaded ?? 0) >= fixture.totalBytes,
+      15_000,
+      "qBittorrent to count the whole torrent as uploaded",
+    );
+    await qbt.process.stop();
+  });
+
+  it("seeds to qbittorrent-nox downloading on loopback", { timeout: 120_000 }, async () => {
+    const { fixture } = swarm;
+    const own = await isolatedTorrent("qbt-leech");
+    const { engine, waitForStatus } = newEngine("seed-to-qbt", true);
+    await engine.add({ torrentFile: own.torrentFile }, { id: "to-qbt", linkId: "l", savePath: fixture.dataDir });
+    await waitForStatus("seeding", { timeoutMs: 30_000 });
+    await waitFor(() => own.tracker.seeders(fixture.infoHash) > 0, 30_000, "the engine to announce as a seeder");
+
+    const qbt = await qbittorrent("qbt-leecher");
+    const target = path.join(swarm.dir, "qbittorrent-download");
+    await qbt.add(own.torrentFile, target);
+    await waitFor(
+      async () => {
+        const t = await qbt.torrent(fixture.infoHash);
+        return t && t.progress === 1 && t.amount_left === 0 && !t.state.startsWith("checking");
+      },
+      60_000,
+      "qbittorrent-nox to complete the download",
+      250,
+    );
+    await qbt.process.stop();
+    await verifyDownloaded(target, fixture);
+    // The only peer qBittorrent could find is the engine, and the engine sent it the whole torrent.
+    expect(engine.details("to-qbt")?.uploaded).toBeGreaterThanOrEqual(fixture.totalBytes);
   });
 });

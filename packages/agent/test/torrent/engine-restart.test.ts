@@ -3,55 +3,31 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createTorrentEngine, type DownloadRecord, type LiveStats } from "../../src/torrent/index.ts";
-import {
-  type Fixture,
-  makeFixture,
-  startSeeder,
-  startTracker,
-  type TestSeeder,
-  type TestTracker,
-  tempDir,
-  testSettings,
-  verifyDownloaded,
-  waitFor,
-} from "../helpers/torrent-fixtures.ts";
+import { testSettings, verifyDownloaded, waitFor } from "../helpers/torrent-fixtures.ts";
 import { jsonFilePersistence } from "../helpers/torrent-json-persistence.ts";
+import { useSwarm } from "../helpers/torrent-swarm.ts";
 
 const MiB = 1024 * 1024;
 const childScript = fileURLToPath(new URL("../helpers/torrent-child.ts", import.meta.url));
-let work: Awaited<ReturnType<typeof tempDir>>;
-let tracker: TestTracker;
-let fixture: Fixture;
-let seeder: TestSeeder;
-let child: ChildProcess | undefined;
-
-beforeAll(async () => {
-  work = await tempDir("torrent-restart");
-  tracker = await startTracker();
-  fixture = await makeFixture({
-    dir: work.dir,
-    name: "archive",
-    files: { "part-1.bin": 14 * MiB, "part-2.bin": 10 * MiB },
-    announceUrl: tracker.announceUrl,
-  });
-  seeder = await startSeeder(fixture, tracker);
+const swarm = useSwarm({
+  prefix: "torrent-restart",
+  name: "archive",
+  files: { "part-1.bin": 14 * MiB, "part-2.bin": 10 * MiB },
 });
-
-afterAll(async () => {
+let child: ChildProcess | undefined;
+swarm.closeAtEnd(() => {
   if (child && child.exitCode === null) child.kill("SIGKILL");
-  await seeder?.close();
-  await tracker?.close();
-  await work?.cleanup();
 });
 
 describe("torrent engine survives a crash", () => {
   it("a SIGKILLed engine's download is restored and completes without fetching verified pieces again", async () => {
-    const folder = path.join(work.dir, "downloads");
-    const stateFile = path.join(work.dir, "state.json");
-    const torrentFilePath = path.join(work.dir, "archive.torrent");
-    const configFile = path.join(work.dir, "child.json");
+    const { dir, fixture, seeder } = swarm;
+    const folder = path.join(dir, "downloads");
+    const stateFile = path.join(dir, "state.json");
+    const torrentFilePath = path.join(dir, "archive.torrent");
+    const configFile = path.join(dir, "child.json");
     await writeFile(torrentFilePath, fixture.torrentFile);
     await writeFile(
       configFile,
@@ -105,8 +81,9 @@ describe("torrent engine survives a crash", () => {
   });
 
   it("restore keeps paused, completed and cancelled downloads as they were", async () => {
-    const folder = path.join(work.dir, "restore-states");
-    const persistence = jsonFilePersistence(path.join(work.dir, "states.json"));
+    const { dir, fixture, seeder } = swarm;
+    const folder = path.join(dir, "restore-states");
+    const persistence = jsonFilePersistence(path.join(dir, "states.json"));
     persistence.saveTorrentFile(fixture.infoHash, fixture.torrentFile);
     const base = {
       linkId: "l",
@@ -141,7 +118,8 @@ describe("torrent engine survives a crash", () => {
 
 describe("torrent engine restores a seeding download", () => {
   it("checks the files and seeds again", async () => {
-    const persistence = jsonFilePersistence(path.join(work.dir, "seeding.json"));
+    const { dir, fixture, tracker } = swarm;
+    const persistence = jsonFilePersistence(path.join(dir, "seeding.json"));
     persistence.saveTorrentFile(fixture.infoHash, fixture.torrentFile);
     const engine = createTorrentEngine({
       settings: { ...testSettings(fixture.dataDir), seeding: true },
