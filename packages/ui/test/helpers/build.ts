@@ -50,6 +50,8 @@ export async function ensureUiBuilt(): Promise<void> {
     const vite = join(UI_DIR, "node_modules", "vite", "bin", "vite.js");
     const r = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn"], {
       cwd: UI_DIR,
+      // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+      env: { ...process.env, NODE_ENV: "production" },
       encoding: "utf8",
       timeout: 120_000,
     });
