@@ -125,7 +125,13 @@ export function App({ initialView }: { initialView: string | null }): ReactNode 
   }
 
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: { base: 84, md: 200 }, breakpoint: 0 }} padding="md">
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: { base: 84, md: 200 }, breakpoint: 0 }}
+      padding="md"
+      // The rail never collapses: no padding animation when the window is resized.
+      transitionDuration={0}
+    >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap" gap="sm">
           <Group gap={8} wrap="nowrap" style={{ minWidth: 0 }}>

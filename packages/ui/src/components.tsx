@@ -1,6 +1,19 @@
 /** Pieces shared by several screens. */
 
-import { Alert, Badge, Button, Group, Modal, Stack, Text, Title } from "@mantine/core";
+import {
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Modal,
+  PasswordInput,
+  type PasswordInputProps,
+  Stack,
+  Text,
+  TextInput,
+  type TextInputProps,
+  Title,
+} from "@mantine/core";
 import type { StatusView } from "@perpetuanet/core";
 import { type ReactNode, useState } from "react";
 import { errorText } from "./api.ts";
@@ -177,4 +190,26 @@ export function useAction(): {
       }
     },
   };
+}
+
+/** A controlled text (or password) input with a test id: the form fields of every screen. */
+export function Field({
+  value,
+  onValue,
+  testId,
+  password,
+  ...rest
+}: Omit<TextInputProps, "value" | "onChange"> & {
+  value: string;
+  onValue(value: string): void;
+  testId: string;
+  password?: boolean;
+}) {
+  const props = { ...rest, value, "data-testid": testId };
+  const onChange = (e: { currentTarget: { value: string } }) => onValue(e.currentTarget.value);
+  return password ? (
+    <PasswordInput {...(props as PasswordInputProps)} onChange={onChange} />
+  ) : (
+    <TextInput {...props} onChange={onChange} />
+  );
 }

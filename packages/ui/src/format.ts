@@ -13,11 +13,12 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   // Rounding can carry to 1024 (1023.99 KiB): show the next unit instead.
-  if (Number(value.toFixed(value < 10 ? 1 : 0)) >= 1024 && unit < BYTE_UNITS.length - 1) {
+  if (value >= 1023.5 && unit < BYTE_UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  const digits = value < 10 ? 1 : 0;
+  // One decimal below 10, unless it would read "10.0".
+  const digits = value < 9.95 ? 1 : 0;
   return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
 }
 

@@ -23,6 +23,7 @@ describe("formatBytes / formatSpeed", () => {
   });
   it("never shows 1024 of a unit after rounding", () => {
     expect(formatBytes(1024 * 1024 - 1)).toBe("1.0 MiB");
+    expect(formatBytes(10 * 1024 * 1024 - 1)).toBe("10 MiB");
   });
   it("shows a dash for impossible values", () => {
     expect(formatBytes(-1)).toBe("—");

@@ -1,20 +1,8 @@
 /** Account: register or log in on a new PC, unlock (works offline), log out, change password. */
-import {
-  Button,
-  Checkbox,
-  Group,
-  Paper,
-  PasswordInput,
-  SegmentedControl,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from "@mantine/core";
+import { Button, Checkbox, Group, Paper, SegmentedControl, Stack, Table, Text, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { ApiFailure, api } from "../api.ts";
-import { ErrorAlert, PageTitle, useAction } from "../components.tsx";
+import { ErrorAlert, Field, PageTitle, useAction } from "../components.tsx";
 import { useAgent } from "../state.tsx";
 
 /** A title for the agent's error codes; the agent's own message is shown under it. */
@@ -85,58 +73,53 @@ function SignInForm({ mode, onDone }: { mode: Mode | "unlock"; onDone(): void })
       <Stack gap="sm">
         {mode !== "unlock" ? (
           <>
-            <TextInput
+            <Field
               label="Server URL"
               placeholder="https://perpetuanet.example.org"
               description={mode === "login" ? "Leave empty to use the server this PC already knows" : undefined}
               required={mode === "register"}
               value={serverUrl}
-              onChange={(e) => setServerUrl(e.currentTarget.value)}
-              data-testid="account-server-url"
+              onValue={setServerUrl}
+              testId="account-server-url"
             />
-            <TextInput
+            <Field
               label="Server certificate fingerprint (optional)"
               placeholder="SHA-256, e.g. AB:CD:…"
               description="For a server with a self-signed certificate: the fingerprint it printed at start"
               value={tlsFingerprint}
-              onChange={(e) => setTls(e.currentTarget.value)}
-              data-testid="account-tls"
+              onValue={setTls}
+              testId="account-tls"
             />
           </>
         ) : null}
-        <TextInput
-          label="Login"
-          required
-          autoComplete="username"
-          value={login}
-          onChange={(e) => setLogin(e.currentTarget.value)}
-          data-testid="account-login"
-        />
-        <PasswordInput
+        <Field label="Login" required autoComplete="username" value={login} onValue={setLogin} testId="account-login" />
+        <Field
+          password
           label="Password"
           required
           autoComplete={mode === "register" ? "new-password" : "current-password"}
           value={password}
-          onChange={(e) => setPassword(e.currentTarget.value)}
-          data-testid="account-password"
+          onValue={setPassword}
+          testId="account-password"
         />
         {mode === "register" ? (
-          <PasswordInput
+          <Field
+            password
             label="Repeat the password"
             required
             autoComplete="new-password"
             value={password2}
-            onChange={(e) => setPassword2(e.currentTarget.value)}
-            data-testid="account-password2"
+            onValue={setPassword2}
+            testId="account-password2"
           />
         ) : null}
         {mode !== "unlock" ? (
-          <TextInput
+          <Field
             label="Name of this PC (optional)"
             placeholder="e.g. Office desktop"
             value={deviceName}
-            onChange={(e) => setDeviceName(e.currentTarget.value)}
-            data-testid="account-device"
+            onValue={setDeviceName}
+            testId="account-device"
           />
         ) : null}
         <Checkbox
@@ -186,29 +169,32 @@ function ChangePassword() {
         <Title order={3} size="h5">
           Change password
         </Title>
-        <PasswordInput
+        <Field
+          password
           label="Current password"
           required
           autoComplete="current-password"
           value={oldPassword}
-          onChange={(e) => setOld(e.currentTarget.value)}
-          data-testid="password-old"
+          onValue={setOld}
+          testId="password-old"
         />
-        <PasswordInput
+        <Field
+          password
           label="New password"
           required
           autoComplete="new-password"
           value={newPassword}
-          onChange={(e) => setNew(e.currentTarget.value)}
-          data-testid="password-new"
+          onValue={setNew}
+          testId="password-new"
         />
-        <PasswordInput
+        <Field
+          password
           label="Repeat the new password"
           required
           autoComplete="new-password"
           value={newPassword2}
-          onChange={(e) => setNew2(e.currentTarget.value)}
-          data-testid="password-new2"
+          onValue={setNew2}
+          testId="password-new2"
         />
         {action.error ? <ErrorAlert title={accountErrorTitle(action.error)} error={action.error} /> : null}
         {done ? (

@@ -1,6 +1,6 @@
 /** Devices: the node table (this PC, other PCs, trust, connection, last seen / sync, addresses) and revoke. */
 
-import { Badge, Button, Group, Stack, Table, Text } from "@mantine/core";
+import { Badge, Button, Group, Stack, Table, Text, VisuallyHidden } from "@mantine/core";
 import type { DeviceView } from "@perpetuanet/core";
 import { useState } from "react";
 import { api } from "../api.ts";
@@ -56,7 +56,7 @@ export function Devices() {
                 <Table.Th w="16%">Last sync</Table.Th>
                 <Table.Th>Addresses</Table.Th>
                 <Table.Th w={96}>
-                  <span className="visually-hidden">Actions</span>
+                  <VisuallyHidden>Actions</VisuallyHidden>
                 </Table.Th>
               </Table.Tr>
             </Table.Thead>

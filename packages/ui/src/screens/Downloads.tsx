@@ -223,7 +223,7 @@ function Details({ id }: { id: string }) {
           ["Size", formatBytes(d.totalBytes)],
           ["Done", `${formatBytes(d.bytesDone)} (${formatPercent(d.progress)})`],
           ["Speed", `↓ ${formatSpeed(d.downloadSpeed)} · ↑ ${formatSpeed(d.uploadSpeed)}`],
-          ["Time left", formatEta(d.eta)],
+          ["Time left", d.status === "downloading" ? formatEta(d.eta) : "—"],
           ["Save folder", d.savePath],
           ["Info hash", d.infoHash],
           ["Piece size", d.pieceLength ? formatBytes(d.pieceLength) : "—"],

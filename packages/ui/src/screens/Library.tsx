@@ -15,13 +15,12 @@ import {
   TagsInput,
   Text,
   Textarea,
-  TextInput,
 } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import type { LinkKind, LinkView } from "@perpetuanet/core";
 import { type DragEvent, type FormEvent, useState } from "react";
 import { api, fileToBase64 } from "../api.ts";
-import { ConfirmModal, Empty, ErrorAlert, PageTitle, useAction } from "../components.tsx";
+import { ConfirmModal, Empty, ErrorAlert, Field, PageTitle, useAction } from "../components.tsx";
 import { formatDate, guessKind } from "../format.ts";
 import { Icon } from "../icons.tsx";
 import { useAgent, useLoad } from "../state.tsx";
@@ -153,29 +152,22 @@ function LinkModal({
               </Group>
             </Paper>
           ) : kind !== "note" ? (
-            <TextInput
+            <Field
               label={urlLabel}
               required
               placeholder={kind === "magnet" ? "magnet:?xt=urn:btih:…" : "https://…"}
               value={url}
-              onChange={(e) => {
-                const v = e.currentTarget.value;
+              onValue={(v) => {
                 setUrl(v);
                 const guessed = guessKind(v);
                 if (!editing && guessed !== "note" && guessed !== kind && (guessed !== "web" || kind !== "torrent")) {
                   setKind(guessed);
                 }
               }}
-              data-testid="link-url"
+              testId="link-url"
             />
           ) : null}
-          <TextInput
-            label="Title"
-            required={kind === "note"}
-            value={title}
-            onChange={(e) => setTitle(e.currentTarget.value)}
-            data-testid="link-title"
-          />
+          <Field label="Title" required={kind === "note"} value={title} onValue={setTitle} testId="link-title" />
           <TagsInput
             label="Tags"
             placeholder="Type a tag and press Enter"
@@ -368,15 +360,15 @@ export function Library({ onOpenDownloads }: { onOpenDownloads(): void }) {
       >
         Library
       </PageTitle>
-      <TextInput
+      <Field
         placeholder="Search titles, tags, notes and addresses"
         aria-label="Search the library"
         leftSection={<Icon name="search" size={16} />}
         rightSection={links.loading && debounced ? <Loader size="xs" /> : null}
         value={query}
-        onChange={(e) => setQuery(e.currentTarget.value)}
+        onValue={setQuery}
         mb="md"
-        data-testid="library-search"
+        testId="library-search"
       />
       {started ? (
         <Text size="sm" c="teal" mb="sm" role="status">

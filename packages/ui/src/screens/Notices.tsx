@@ -20,6 +20,25 @@ export function sortNotices(list: NoticeView[]): NoticeView[] {
   return list.slice().sort((a, b) => b.createdAt - a.createdAt);
 }
 
+function Choice<T extends string>(p: {
+  label: string;
+  value: T;
+  onChange(v: NoInfer<T>): void;
+  options: Record<NoInfer<T>, string>;
+  testId: string;
+}) {
+  return (
+    <SegmentedControl
+      size="xs"
+      value={p.value}
+      onChange={(v) => p.onChange(v as T)}
+      data={(Object.entries(p.options) as Array<[T, string]>).map(([value, label]) => ({ value, label }))}
+      aria-label={p.label}
+      data-testid={p.testId}
+    />
+  );
+}
+
 export function Notices() {
   const notices = useLoad(() => api.notices(), ["notices"]);
   const [filter, setFilter] = useState<"all" | NoticeView["severity"]>("all");
@@ -31,30 +50,19 @@ export function Notices() {
     <div>
       <PageTitle>Notices</PageTitle>
       <Group gap="sm" mb="md" wrap="wrap">
-        <SegmentedControl
-          size="xs"
+        <Choice
+          label="Severity"
           value={filter}
-          onChange={(v) => setFilter(v as typeof filter)}
-          data={[
-            { value: "all", label: "All" },
-            { value: "critical", label: "Critical" },
-            { value: "warning", label: "Warning" },
-            { value: "info", label: "Info" },
-          ]}
-          aria-label="Severity"
-          data-testid="notices-severity"
+          onChange={setFilter}
+          options={{ all: "All", critical: "Critical", warning: "Warning", info: "Info" }}
+          testId="notices-severity"
         />
-        <SegmentedControl
-          size="xs"
+        <Choice
+          label="Source"
           value={source}
-          onChange={(v) => setSource(v as typeof source)}
-          data={[
-            { value: "all", label: "Everywhere" },
-            { value: "server", label: "From the server" },
-            { value: "local", label: "From this PC" },
-          ]}
-          aria-label="Source"
-          data-testid="notices-source"
+          onChange={setSource}
+          options={{ all: "Everywhere", server: "From the server", local: "From this PC" }}
+          testId="notices-source"
         />
       </Group>
       <ErrorAlert error={notices.error} />

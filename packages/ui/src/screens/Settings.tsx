@@ -1,22 +1,10 @@
 /** Settings: torrents (folder, connections, limits, seeding, DHT, trackers), server, window. */
 
-import {
-  Button,
-  Group,
-  NumberInput,
-  Paper,
-  Select,
-  SimpleGrid,
-  Stack,
-  Switch,
-  Text,
-  TextInput,
-  Title,
-} from "@mantine/core";
+import { Button, Group, NumberInput, Paper, Select, SimpleGrid, Stack, Switch, Text, Title } from "@mantine/core";
 import type { SettingsView } from "@perpetuanet/core";
 import { type FormEvent, type ReactNode, useEffect, useState } from "react";
 import { api } from "../api.ts";
-import { ErrorAlert, PageTitle, useAction } from "../components.tsx";
+import { ErrorAlert, Field, PageTitle, useAction } from "../components.tsx";
 import { inputToRate, type RateUnit, rateToInput } from "../format.ts";
 import { useLoad } from "../state.tsx";
 
@@ -32,6 +20,8 @@ interface Form {
   tlsFingerprint: string;
   startMinimised: boolean;
 }
+
+type BoolField = "seeding" | "dht" | "trackers" | "startMinimised";
 
 export function toForm(s: SettingsView): Form {
   return {
@@ -135,6 +125,14 @@ export function Settings() {
     setMessage(null);
     setForm({ ...form, [k]: v });
   };
+  const toggle = (field: BoolField, label: string, testId: string) => (
+    <Switch
+      label={label}
+      checked={form[field]}
+      onChange={(e) => set(field, e.currentTarget.checked)}
+      data-testid={testId}
+    />
+  );
   const changes = changedSettings(saved, form);
   const dirty = Object.keys(changes).length > 0;
 
@@ -167,12 +165,12 @@ export function Settings() {
           </Text>
         ) : null}
         <Section title="Downloads">
-          <TextInput
+          <Field
             label="Download folder"
             value={form.downloadFolder}
-            onChange={(e) => set("downloadFolder", e.currentTarget.value)}
+            onValue={(v) => set("downloadFolder", v)}
             required
-            data-testid="settings-folder"
+            testId="settings-folder"
           />
           <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="sm">
             <NumberInput
@@ -198,48 +196,28 @@ export function Settings() {
               testId="settings-upload-limit"
             />
           </SimpleGrid>
-          <Switch
-            label="Keep seeding completed downloads"
-            checked={form.seeding}
-            onChange={(e) => set("seeding", e.currentTarget.checked)}
-            data-testid="settings-seeding"
-          />
-          <Switch
-            label="Find peers with the DHT"
-            checked={form.dht}
-            onChange={(e) => set("dht", e.currentTarget.checked)}
-            data-testid="settings-dht"
-          />
-          <Switch
-            label="Find peers with trackers"
-            checked={form.trackers}
-            onChange={(e) => set("trackers", e.currentTarget.checked)}
-            data-testid="settings-trackers"
-          />
+          {toggle("seeding", "Keep seeding completed downloads", "settings-seeding")}
+          {toggle("dht", "Find peers with the DHT", "settings-dht")}
+          {toggle("trackers", "Find peers with trackers", "settings-trackers")}
         </Section>
         <Section title="Server">
-          <TextInput
+          <Field
             label="Server URL"
             placeholder="https://perpetuanet.example.org"
             value={form.serverUrl}
-            onChange={(e) => set("serverUrl", e.currentTarget.value)}
-            data-testid="settings-server-url"
+            onValue={(v) => set("serverUrl", v)}
+            testId="settings-server-url"
           />
-          <TextInput
+          <Field
             label="Server certificate fingerprint"
             description="SHA-256 of a self-signed certificate to pin; empty for a certificate from a public authority"
             value={form.tlsFingerprint}
-            onChange={(e) => set("tlsFingerprint", e.currentTarget.value)}
-            data-testid="settings-tls"
+            onValue={(v) => set("tlsFingerprint", v)}
+            testId="settings-tls"
           />
         </Section>
         <Section title="Window">
-          <Switch
-            label="Start minimised (in the tray, desktop app only)"
-            checked={form.startMinimised}
-            onChange={(e) => set("startMinimised", e.currentTarget.checked)}
-            data-testid="settings-start-minimised"
-          />
+          {toggle("startMinimised", "Start minimised (in the tray, desktop app only)", "settings-start-minimised")}
         </Section>
       </Stack>
     </form>

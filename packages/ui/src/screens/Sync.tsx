@@ -30,6 +30,7 @@ export function Sync() {
   const now = useAction();
   const view = sync.data;
   const state = view?.connectivity ?? status?.connectivity ?? "offline";
+  const lastError = view?.lastError ?? status?.lastError ?? null;
   return (
     <Stack gap="md">
       <PageTitle
@@ -52,7 +53,7 @@ export function Sync() {
         Sync
       </PageTitle>
       <ErrorAlert error={now.error ?? sync.error} onClose={now.error ? () => now.setError(null) : undefined} />
-      <SimpleGrid cols={{ base: 2, md: 4 }} spacing="sm">
+      <SimpleGrid cols={{ base: 3 }} spacing="sm">
         <Stat
           label="Server"
           value={agentReachable ? STATE_TEXT[state] : statusLabel(status, agentReachable).text}
@@ -65,8 +66,15 @@ export function Sync() {
           value={formatAgo(view?.lastSyncAt ?? status?.lastSyncAt ?? null)}
           testId="sync-last"
         />
-        <Stat label="Last error" value={view?.lastError ?? status?.lastError ?? "none"} testId="sync-error" />
       </SimpleGrid>
+      <Paper withBorder p="sm">
+        <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+          Last error
+        </Text>
+        <Text size="sm" className="pn-break" c={lastError ? "red" : undefined} data-testid="sync-error">
+          {lastError ?? "none"}
+        </Text>
+      </Paper>
       <Text size="sm" c="dimmed">
         While the server is offline, everything keeps working on this PC and your PCs sync directly with each other;
         pending changes are sent when it is back.
