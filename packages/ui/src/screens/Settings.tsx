@@ -147,7 +147,7 @@ export function Settings() {
   };
 
   return (
-    <form onSubmit={submit} data-testid="settings-form">
+    <form onSubmit={submit} data-testid="settings-form" style={{ maxWidth: 760 }}>
       <PageTitle
         right={
           <Button type="submit" disabled={!dirty} loading={save.busy} data-testid="settings-save">
@@ -157,7 +157,7 @@ export function Settings() {
       >
         Settings
       </PageTitle>
-      <Stack gap="md" maw={760}>
+      <Stack gap="md">
         <ErrorAlert error={save.error} title="The settings were not saved" />
         {message ? (
           <Text c="teal" size="sm" role="status" data-testid="settings-saved">
