@@ -52,6 +52,14 @@ export function addAgentOptions(cmd: Command): Command {
         .env("PERPETUANET_P2P_LISTEN"),
     )
     .addOption(ms("--p2p-redial", "redial this account's unconnected PCs this often", "PERPETUANET_P2P_REDIAL", 30_000))
+    .addOption(
+      ms(
+        "--p2p-anti-entropy",
+        "re-compare sync state with connected PCs this often",
+        "PERPETUANET_P2P_ANTI_ENTROPY",
+        30_000,
+      ),
+    )
     .addOption(new Option("--no-mdns", "do not look for this account's PCs on the LAN with mDNS"))
     .addOption(new Option("--no-p2p", "no direct sync between this account's PCs"))
     .addOption(
@@ -80,6 +88,7 @@ export interface AgentFlags {
   syncBatch: number;
   p2pListen: string[] | string;
   p2pRedial: number;
+  p2pAntiEntropy: number;
   mdns: boolean;
   p2p: boolean;
   downloadDir?: string;
@@ -101,7 +110,9 @@ export function agentOptionsFrom(o: AgentFlags, serverUrl?: string | null): RunA
     health: { intervalMs: o.healthInterval, timeoutMs: o.healthTimeout, maxBackoffMs: o.maxBackoff },
     syncIntervalMs: o.syncInterval,
     syncBatchSize: Math.min(1000, Math.max(1, o.syncBatch)),
-    p2p: o.p2p ? { listen, mdns: o.mdns, redialIntervalMs: o.p2pRedial } : false,
+    p2p: o.p2p
+      ? { listen, mdns: o.mdns, redialIntervalMs: o.p2pRedial, antiEntropyIntervalMs: o.p2pAntiEntropy }
+      : false,
     deviceDefaults: { ...(o.downloadDir ? { downloadFolder: o.downloadDir } : {}), dht: o.dht },
     logLevel: o.logLevel,
   };

@@ -164,7 +164,9 @@ export class Agent extends EventEmitter<{ event: [AgentEvent] }> {
     let fp: string | null;
     try {
       url = normaliseServerUrl(serverUrl);
-      fp = fingerprint?.trim() ? normaliseFingerprint(fingerprint) : null;
+      // Not naming a fingerprint keeps the one pinned for this same server; an empty one removes it.
+      if (fingerprint === undefined) fp = url === this.config.serverUrl ? this.config.tlsFingerprint : null;
+      else fp = fingerprint.trim() ? normaliseFingerprint(fingerprint) : null;
     } catch (error) {
       throw new UserInputError((error as Error).message, "INVALID_SERVER");
     }

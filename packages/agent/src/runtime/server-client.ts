@@ -91,7 +91,12 @@ export function normaliseServerUrl(input: string): string {
 
 /** Connects with TLS; when a fingerprint is pinned, the certificate must match it and nothing else is checked. */
 function pinnedDispatcher(pin: string | null, timeoutMs: number): Agent {
-  const base = buildConnector({ rejectUnauthorized: pin === null, timeout: timeoutMs });
+  // A resumed TLS session shows no certificate to check, so pinned connections always do a full handshake.
+  const base = buildConnector({
+    rejectUnauthorized: pin === null,
+    timeout: timeoutMs,
+    ...(pin === null ? {} : { maxCachedSessions: 0 }),
+  });
   return new Agent({
     connect(opts, callback) {
       base(opts, (err, socket) => {

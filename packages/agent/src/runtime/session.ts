@@ -18,6 +18,8 @@ import { type ServerClient, ServerRejectedError, ServerUnreachableError } from "
 import { ServerSync } from "./server-sync.ts";
 import { type DeviceSettings, Settings } from "./settings.ts";
 
+const HOUSEKEEPING_MS = 60_000;
+
 /** The part of the P2P node the session uses (packages/agent/src/p2p implements it). */
 export interface PeerNode {
   readonly peerId: string;
@@ -81,6 +83,7 @@ export class Session {
   private cycle: Promise<void> | null = null;
   private failures = 0;
   private serverReady = false;
+  private lastHousekeeping = 0;
   private revoked = false;
   private closed = false;
   /** Set when the server went away; the next complete sync reports how much it caught up. */
@@ -361,35 +364,40 @@ export class Session {
 
   /** Signs in (refresh token, else the login proof kept from the password) and registers this PC. */
   private async connectServer(): Promise<void> {
-    if (this.serverReady) return;
     const client = this.client!;
-    if (!client.accessToken && !(await this.renewSession())) {
-      throw new ServerRejectedError(
-        401,
-        "SIGN_IN_REQUIRED",
-        "sign in again: the server no longer accepts this PC's session",
+    if (!this.serverReady) {
+      if (!client.accessToken && !(await this.renewSession())) {
+        throw new ServerRejectedError(
+          401,
+          "SIGN_IN_REQUIRED",
+          "sign in again: the server no longer accepts this PC's session",
+        );
+      }
+      this.describeSelf();
+      await this.withRenewal(() =>
+        client.registerDevice({
+          deviceId: this.account.deviceId,
+          name: this.store.getMeta(META.deviceName) ?? "PC",
+          peerId: this.identity.peerId,
+          publicKey: this.identity.publicKey,
+          addresses: (this.peers?.addresses() ?? []).slice(0, 64),
+        }),
       );
+      this.serverReady = true;
+      this.lastHousekeeping = 0;
     }
-    const peerAddresses = this.peers?.addresses() ?? [];
-    this.describeSelf();
-    await this.withRenewal(() =>
-      client.registerDevice({
-        deviceId: this.account.deviceId,
-        name: this.store.getMeta(META.deviceName) ?? "PC",
-        peerId: this.identity.peerId,
-        publicKey: this.identity.publicKey,
-        addresses: peerAddresses.slice(0, 64),
-      }),
-    );
     for (const deviceId of this.devices.pendingRevocations()) {
       await this.withRenewal(() => client.revokeDevice(deviceId)).catch((error: unknown) => {
         if (!(error instanceof ServerRejectedError && error.status === 404)) throw error;
       });
       this.devices.revocationSent(deviceId);
     }
-    this.devices.reconcile(await this.withRenewal(() => client.devices()));
-    this.notices.fromServer(await this.withRenewal(() => client.notices()));
-    this.serverReady = true;
+    // The device list (new PCs, revocations made elsewhere) and notices change rarely: once a minute.
+    if (Date.now() - this.lastHousekeeping >= HOUSEKEEPING_MS) {
+      this.devices.reconcile(await this.withRenewal(() => client.devices()));
+      this.notices.fromServer(await this.withRenewal(() => client.notices()));
+      this.lastHousekeeping = Date.now();
+    }
   }
 
   private async withRenewal<T>(fn: () => Promise<T>): Promise<T> {

@@ -14,7 +14,7 @@ afterEach(async () => {
 async function startAgent(server: ServerProcess): Promise<AgentProcess> {
   const dir = tempFolder("pn-e2e-p2p-");
   cleanups.push(dir.remove);
-  const agent = new AgentProcess({ dataDir: dir.path, serverUrl: server.url, extraArgs: ["--p2p-redial", "500"] });
+  const agent = new AgentProcess({ dataDir: dir.path, serverUrl: server.url });
   cleanups.push(() => agent.kill());
   await agent.start();
   return agent;

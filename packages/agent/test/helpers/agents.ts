@@ -45,16 +45,24 @@ export function stateHash(agent: AgentProcess): Promise<StateHash> {
   return agent.call<StateHash>("GET", "/api/state-hash");
 }
 
-/** Waits until every agent has pushed everything and all hold the same merged state and message log. */
-export async function converged(agents: AgentProcess[], timeoutMs: number): Promise<StateHash> {
+/**
+ * Waits until all agents hold the same merged state and message log, and (unless the server is known
+ * to be down: `serverUp: false`) have pushed everything to the server.
+ */
+export async function converged(
+  agents: AgentProcess[],
+  timeoutMs: number,
+  opts: { serverUp?: boolean } = {},
+): Promise<StateHash> {
   const [first] = agents;
   if (!first) throw new Error("no agents");
+  const pushed = opts.serverUp !== false;
   return first.until(
     "all agents to converge",
     async () => {
       const states = await Promise.all(agents.map(stateHash));
       const same = states.every(
-        (s) => s.pending === 0 && s.hash === states[0]!.hash && s.entries === states[0]!.entries,
+        (s) => (!pushed || s.pending === 0) && s.hash === states[0]!.hash && s.entries === states[0]!.entries,
       );
       return same ? states[0] : undefined;
     },

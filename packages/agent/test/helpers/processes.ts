@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentEvent, StatusView } from "@perpetuanet/core";
+import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 
 const ROOT = new URL("../../../../", import.meta.url).pathname;
 const SERVER_MAIN = join(ROOT, "packages/server/src/main.ts");
@@ -35,11 +36,14 @@ function spawnUntil(
   args: string[],
   ready: RegExp,
   timeoutMs: number,
-  env: NodeJS.ProcessEnv = {},
+  netns?: string,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, args, {
+  const [command, argv] = netns
+    ? ["ip", ["netns", "exec", netns, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -72,27 +76,46 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
+export interface ServerProcessOptions {
+  /** Run inside this network namespace, listening on every address with a self-signed TLS certificate. */
+  netns?: string;
+}
+
 export class ServerProcess {
   readonly dataDir: string;
+  readonly opts: ServerProcessOptions;
   port = 0;
+  /** SHA-256 fingerprint of the self-signed certificate (TLS servers only). */
+  fingerprint: string | null = null;
   child: ChildProcess | null = null;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: ServerProcessOptions = {}) {
     this.dataDir = dataDir;
+    this.opts = opts;
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The server's URL as reached at `host` (TLS servers in a namespace). */
+  urlAt(host: string): string {
+    return `https://${host}:${this.port}`;
+  }
+
   /** Starts (or restarts) the server on the same port and data folder. */
   async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
-    const { child } = await spawnUntil(
-      [SERVER_MAIN, "--port", String(this.port), "--data-dir", this.dataDir, "--log-level", "warn"],
-      /PerpetuaNet server listening on /,
+    // In a fresh namespace every port is free; in this one, ask the kernel for one.
+    if (this.port === 0) this.port = this.opts.netns ? 8787 : await freePort();
+    const args = [SERVER_MAIN, "--port", String(this.port), "--data-dir", this.dataDir, "--log-level", "warn"];
+    if (this.opts.netns) args.push("--host", "0.0.0.0", "--tls-self-signed");
+    const { child, match } = await spawnUntil(
+      args,
+      /(?:TLS fingerprint \(SHA-256\): ([0-9A-F:]+)\s+)?PerpetuaNet server listening on /,
       30_000,
+      this.opts.netns,
     );
+    this.fingerprint = match[1] ?? null;
     this.child = child;
   }
 
@@ -114,6 +137,9 @@ export interface AgentProcessOptions {
   extraArgs?: string[];
   /** Defaults to FAST_TIMING. */
   timing?: typeof FAST_TIMING;
+  /** Run inside this network namespace; the test then reaches the local API over a Unix socket. */
+  netns?: string;
+  tlsFingerprint?: string;
 }
 
 /** The settings every e2e agent runs with: fast failure detection, loopback only, no DHT. */
@@ -146,13 +172,20 @@ export class AgentProcess {
   url = "";
   readonly token = `t${Math.random().toString(36).slice(2)}`;
   private events: EventStream | null = null;
+  private dispatcher: UndiciAgent | undefined;
 
   constructor(opts: AgentProcessOptions) {
     this.opts = opts;
   }
 
+  /** The Unix socket of the local API (agents in a network namespace). */
+  get socketPath(): string {
+    return join(this.opts.dataDir, "api.sock");
+  }
+
   async start(): Promise<void> {
     const timing = this.opts.timing ?? FAST_TIMING;
+    const netns = this.opts.netns;
     const args = [
       CLI_MAIN,
       "agent",
@@ -174,18 +207,26 @@ export class AgentProcess {
       String(timing.syncIntervalMs),
       "--no-dht",
       "--no-mdns",
+      "--p2p-redial",
+      "500",
+      "--p2p-anti-entropy",
+      "2000",
       "--p2p-listen",
-      "/ip4/127.0.0.1/tcp/0",
+      netns ? "/ip4/0.0.0.0/tcp/0" : "/ip4/127.0.0.1/tcp/0",
+      ...(netns ? ["--api-socket", this.socketPath] : []),
+      ...(this.opts.tlsFingerprint ? ["--tls-fingerprint", this.opts.tlsFingerprint] : []),
       "--log-level",
       "warn",
       ...(this.opts.downloadDir ? ["--download-dir", this.opts.downloadDir] : []),
       ...(this.opts.p2p === false ? ["--no-p2p"] : []),
       ...(this.opts.extraArgs ?? []),
     ];
-    const { child, match } = await spawnUntil(args, /PerpetuaNet agent listening on (http:\/\/\S+)/, 30_000);
+    const { child, match } = await spawnUntil(args, /PerpetuaNet agent listening on (http:\/\/\S+)/, 30_000, netns);
     this.child = child;
-    this.url = match[1] as string;
-    this.events = new EventStream(`${this.url}/api/events?token=${encodeURIComponent(this.token)}`);
+    // Inside a namespace the agent's 127.0.0.1 is not ours: talk to it over its Unix socket instead.
+    this.url = netns ? "http://localhost" : (match[1] as string);
+    this.dispatcher = netns ? new UndiciAgent({ connect: { socketPath: this.socketPath } }) : undefined;
+    this.events = new EventStream(`${this.url}/api/events?token=${encodeURIComponent(this.token)}`, this.dispatcher);
     await this.events.opened;
   }
 
@@ -211,7 +252,8 @@ export class AgentProcess {
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, {
+    const res = await undiciFetch(`${this.url}${path}`, {
+      dispatcher: this.dispatcher,
       method,
       headers: {
         authorization: `Bearer ${this.token}`,
@@ -257,15 +299,15 @@ export class EventStream {
   private waiters = new Set<() => void>();
   readonly received: AgentEvent[] = [];
 
-  constructor(url: string) {
+  constructor(url: string, dispatcher?: UndiciAgent) {
     this.opened = (async () => {
-      const res = await fetch(url, { signal: this.abort.signal });
+      const res = await undiciFetch(url, { signal: this.abort.signal, dispatcher });
       if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
       void this.read(res.body).catch(() => {});
     })();
   }
 
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+  private async read(body: import("node:stream/web").ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = "";
     const reader = body.getReader();
