@@ -63,19 +63,23 @@ export function StatusBadge({ status, agentReachable }: { status: StatusView | n
 
 export function ErrorAlert({ error, title, onClose }: { error: unknown; title?: string; onClose?: () => void }) {
   if (!error) return null;
-  const message = typeof error === "string" ? error : errorText(error);
+  const text = typeof error === "string" ? error : errorText(error);
+  // The agent writes messages in lower case ("wrong login or password"); a repeat of the title is dropped.
+  const message = text.charAt(0).toUpperCase() + text.slice(1);
+  const heading = title ?? "Something went wrong";
+  const repeat = message.trim().replace(/\.$/, "").toLowerCase() === heading.toLowerCase();
   return (
     <Alert
       color="red"
       variant="light"
-      title={title ?? "Something went wrong"}
+      title={heading}
       icon={<Icon name="alert" />}
       withCloseButton={Boolean(onClose)}
       onClose={onClose}
       data-testid="error-alert"
       role="alert"
     >
-      {message}
+      {repeat ? null : message}
     </Alert>
   );
 }

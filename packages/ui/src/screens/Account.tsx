@@ -21,8 +21,12 @@ export function accountErrorTitle(err: unknown): string {
       return "The server's certificate does not match the fingerprint";
     case "RATE_LIMITED":
       return "Too many attempts";
-    case "NO_PROFILE":
+    case "NOT_SET_UP":
       return "This account was never used on this PC";
+    case "WEAK_PASSWORD":
+      return "Choose a longer password";
+    case "ALREADY_SET_UP":
+      return "This account is already set up on this PC";
     default:
       return "Could not complete the request";
   }
@@ -30,11 +34,14 @@ export function accountErrorTitle(err: unknown): string {
 
 type Mode = "register" | "login";
 
+/** The login of this window's last session, offered again on the unlock form after "Log out". */
+const LAST_LOGIN_KEY = "perpetuanet.lastLogin";
+
 function SignInForm({ mode, onDone }: { mode: Mode | "unlock"; onDone(): void }) {
   const { status, setStatus } = useAgent();
   const [serverUrl, setServerUrl] = useState(status?.serverUrl ?? "");
   const [tlsFingerprint, setTls] = useState("");
-  const [login, setLogin] = useState(status?.login ?? "");
+  const [login, setLogin] = useState(status?.login ?? sessionStorage.getItem(LAST_LOGIN_KEY) ?? "");
   const [password, setPassword] = useState("");
   const [password2, setPassword2] = useState("");
   const [deviceName, setDeviceName] = useState("");
@@ -196,7 +203,16 @@ function ChangePassword() {
           onValue={setNew2}
           testId="password-new2"
         />
-        {action.error ? <ErrorAlert title={accountErrorTitle(action.error)} error={action.error} /> : null}
+        {action.error ? (
+          <ErrorAlert
+            title={
+              action.error instanceof ApiFailure && action.error.code === "WRONG_PASSWORD"
+                ? "Wrong current password"
+                : accountErrorTitle(action.error)
+            }
+            error={action.error}
+          />
+        ) : null}
         {done ? (
           <Text c="teal" size="sm" role="status" data-testid="password-changed">
             Password changed.
@@ -264,6 +280,7 @@ export function Account({ onUnlocked }: { onUnlocked(): void }) {
             loading={logout.busy}
             data-testid="account-logout"
             onClick={async () => {
+              if (status.login) sessionStorage.setItem(LAST_LOGIN_KEY, status.login);
               const s = await logout.run(() => api.logout());
               if (s) setStatus(s);
             }}

@@ -4,6 +4,7 @@
  * seeder and a tracker on loopback provide a torrent. Screenshots of every screen at 1280x800 and
  * 800x600 go to packages/ui/test-output/screenshots/ (real-*.png).
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +28,9 @@ const PASSWORD = "correct horse battery";
 let work: Awaited<ReturnType<typeof tempDir>>;
 let tracker: TestTracker;
 let fixture: Fixture;
+let small: Fixture;
 let seeder: TestSeeder;
+let smallSeeder: TestSeeder;
 let server: ServerProcess;
 let agent: AgentProcess;
 let browser: Browser;
@@ -47,6 +50,13 @@ beforeAll(async () => {
   });
   // Capped so that the download lasts a few seconds: long enough to pause and resume it.
   seeder = await startSeeder(fixture, tracker, 2 * 1024 * 1024);
+  small = await makeFixture({
+    dir: path.join(work.dir, "small"),
+    name: "photos",
+    files: { "a.jpg": 300 * 1024, "b.jpg": 200 * 1024 },
+    announceUrl: tracker.announceUrl,
+  });
+  smallSeeder = await startSeeder(small, tracker);
   server = new ServerProcess(path.join(work.dir, "server"));
   await server.start();
   agent = new AgentProcess({
@@ -65,6 +75,7 @@ afterAll(async () => {
   await agent?.kill();
   await server?.kill();
   await seeder?.close();
+  await smallSeeder?.close();
   await tracker?.close();
   await work?.cleanup();
 });
@@ -217,6 +228,70 @@ describe("PerpetuaNet in a browser window, against a real agent and server", () 
     await expect.poll(() => badge().getAttribute("data-state"), { timeout: 20_000 }).toBe("online");
     await expect.poll(() => badge().getAttribute("data-pending"), { timeout: 20_000 }).toBe("0");
     expect(await badge().textContent()).toBe("Online");
+  });
+
+  it("adds a .torrent file from the file picker, downloads it, and removes it with its files", async () => {
+    await go("library");
+    await page.getByTestId("library-add").click();
+    await page.getByText(".torrent file", { exact: true }).click();
+    const chooser = page.waitForEvent("filechooser");
+    await page.getByTestId("link-file").click();
+    await (await chooser).setFiles({
+      name: "photos.torrent",
+      mimeType: "application/x-bittorrent",
+      buffer: small.torrentFile,
+    });
+    await page.getByTestId("link-tags").fill("pictures");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("link-save").click();
+    await page.locator("[data-testid=link-row]", { hasText: "photos" }).waitFor();
+    expect(await page.locator("[data-testid=link-row]", { hasText: "photos" }).textContent()).toContain("pictures");
+
+    await go("downloads");
+    const photos = page.locator("[data-testid=download-row]", { hasText: "photos" });
+    await expect.poll(() => photos.getByTestId("download-percent").textContent(), { timeout: 30_000 }).toBe("100 %");
+    await verifyDownloaded(downloadDir(), small);
+    await page.getByTestId("downloads-filter-active").click();
+    await expect.poll(() => photos.count()).toBe(0);
+    await page.getByTestId("downloads-filter-all").click();
+
+    await photos.getByTestId("download-remove").click();
+    await page.getByTestId("confirm-remove-delete").click();
+    await expect.poll(() => photos.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => existsSync(path.join(downloadDir(), "photos")), { timeout: 10_000 }).toBe(false);
+    // The other download is untouched.
+    expect(await page.locator("[data-testid=download-row]", { hasText: "holiday-video.mkv" }).count()).toBe(1);
+  });
+
+  it("changes the password, logs out, refuses a wrong password and unlocks with the new one", async () => {
+    const NEW = "a new and better passphrase";
+    await go("account");
+    await page.getByTestId("password-old").fill("not my password");
+    await page.getByTestId("password-new").fill(NEW);
+    await page.getByTestId("password-new2").fill(NEW);
+    await page.getByTestId("password-submit").click();
+    await expect
+      .poll(() => page.getByTestId("error-alert").textContent(), { timeout: 15_000 })
+      .toContain("Wrong current password");
+    await page.getByTestId("password-old").fill(PASSWORD);
+    await page.getByTestId("password-submit").click();
+    await page.getByTestId("password-changed").waitFor({ timeout: 30_000 });
+
+    await page.getByTestId("account-logout").click();
+    await page.getByTestId("form-unlock").waitFor();
+    expect(await page.getByTestId("nav-library").isDisabled()).toBe(true);
+    expect(await page.getByTestId("account-login").inputValue()).toBe(LOGIN);
+    await page.getByTestId("account-password").fill(PASSWORD);
+    await page.getByTestId("account-submit").click();
+    await expect
+      .poll(() => page.getByTestId("error-alert").textContent(), { timeout: 15_000 })
+      .toContain("Wrong login or password");
+    await page.locator("[data-testid=account-submit]:not([data-loading])").waitFor();
+    await screenshot(page, "real-unlock-wrong-password-1280x800");
+    await page.getByTestId("account-password").fill(NEW);
+    await page.getByTestId("account-submit").click();
+    await page.getByTestId("screen-library").waitFor({ timeout: 30_000 });
+    await page.locator("[data-testid=link-row]", { hasText: "Holiday video" }).waitFor();
   });
 
   it("lays out every screen at 1280x800 and 800x600 without overlap or clipping", async () => {
