@@ -71,7 +71,23 @@ export interface LinkInput {
 }
 // POST /api/links/:id/download {savePath?} -> DownloadView
 
-export interface DownloadView {
+/** Live figures of one transfer: what the agent's torrent engine reports and what a download row shows. */
+export interface TransferStats {
+  status: DownloadStatus;
+  bytesDone: number;
+  totalBytes: number;
+  /** 0..1 */
+  progress: number;
+  /** Bytes per second. */
+  downloadSpeed: number;
+  /** Bytes per second. */
+  uploadSpeed: number;
+  /** Seconds left at the current speed; null when unknown or not downloading. */
+  eta: number | null;
+  peers: number;
+}
+
+export interface DownloadView extends TransferStats {
   id: string;
   linkId: string;
   infoHash: string;
@@ -80,16 +96,6 @@ export interface DownloadView {
   deviceId: string;
   deviceName: string | null;
   local: boolean;
-  status: DownloadStatus;
-  bytesDone: number;
-  totalBytes: number;
-  /** 0..1 */
-  progress: number;
-  downloadSpeed: number;
-  uploadSpeed: number;
-  /** Seconds, null when unknown or not downloading. */
-  eta: number | null;
-  peers: number;
   savePath: string;
   error: string | null;
   updatedAt: number;

@@ -1,4 +1,4 @@
-import type { DownloadStatus } from "@perpetuanet/core";
+import type { DownloadStatus, TransferStats } from "@perpetuanet/core";
 
 /** One download as the rest of the agent stores and syncs it (the `downloads` row, minus deviceId). */
 export interface DownloadRecord {
@@ -34,19 +34,10 @@ export interface TorrentSettings {
   torrentPort?: number;
 }
 
-export interface LiveStats {
+/** The engine's live figures for one download; `eta` is null also while a magnet has no metadata yet. */
+export interface LiveStats extends TransferStats {
   id: string;
   infoHash: string;
-  status: DownloadStatus;
-  bytesDone: number;
-  totalBytes: number;
-  progress: number;
-  /** Bytes per second. */
-  downloadSpeed: number;
-  uploadSpeed: number;
-  /** Seconds left at the current speed; null when unknown (no speed or no metadata yet). */
-  eta: number | null;
-  peers: number;
 }
 
 export interface TorrentDetails extends LiveStats {
