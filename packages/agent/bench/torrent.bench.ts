@@ -4,19 +4,33 @@
  * Target: PerpetuaNet >= 0.8x the better of the two native clients.
  * The 1 GiB of random data and its .torrent are generated once into a cache folder
  * (PERPETUANET_BENCH_CACHE, default <tmp>/perpetuanet-bench-cache) and reused by later runs.
+ * PERPETUANET_BENCH_NODE_FLAGS="--initial-old-space-size=128" runs this process (and so the engine) with
+ * those node/V8 flags, for comparing how the agent could be started.
  */
 
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { chmod, mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
+import { constants, type PerformanceEntry, PerformanceObserver, performance } from "node:perf_hooks";
 import createTorrent from "create-torrent";
 import parseTorrent, { toTorrentFile } from "parse-torrent";
 import { createTorrentEngine, type DownloadRecord } from "../src/torrent/index.ts";
 import { aria2cArgs, freePort, startExternal, transmissionArgs } from "../test/helpers/torrent-external.ts";
 import { sha256File, startTracker, waitFor } from "../test/helpers/torrent-fixtures.ts";
+
+// Some V8 heap flags are refused in NODE_OPTIONS and ignored by v8.setFlagsFromString after start-up,
+// so the flags are given to a fresh node that runs this same file.
+const nodeFlags = process.env.PERPETUANET_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+if (nodeFlags.length > 0 && !process.env.PERPETUANET_BENCH_REEXEC) {
+  const child = spawnSync(process.execPath, [...nodeFlags, process.argv[1] as string], {
+    stdio: "inherit",
+    env: { ...process.env, PERPETUANET_BENCH_REEXEC: "1" },
+  });
+  process.exit(child.status ?? 1);
+}
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.PERPETUANET_BENCH_TORRENT_MIB ?? 1024) * MiB;
@@ -80,6 +94,52 @@ interface Run {
   endAt: number;
   seconds: number;
   cpuSeconds: number | undefined;
+  /** Where this process's CPU went (PerpetuaNet only), for the printed breakdown. */
+  detail?: string;
+}
+
+/**
+ * CPU seconds of this process's threads by kind: the JavaScript thread, V8's helper threads (concurrent
+ * and parallel garbage collection, background compilation) and libuv's pool (file writes).
+ */
+function threadCpuSeconds(): { main: number; v8: number; libuv: number } {
+  const out = { main: 0, v8: 0, libuv: 0 };
+  for (const tid of readdirSync("/proc/self/task")) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (tid === String(process.pid)) out.main += seconds;
+    else if (name.startsWith("libuv-worker")) out.libuv += seconds;
+    else out.v8 += seconds;
+  }
+  return out;
+}
+
+/** Counts full (mark-compact) and young-generation collections while it runs. */
+function countGcs(): { stop(): { major: number; minor: number } } {
+  const counts = { major: 0, minor: 0 };
+  const tally = (entries: PerformanceEntry[]) => {
+    for (const entry of entries) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) counts.major++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) counts.minor++;
+    }
+  };
+  const observer = new PerformanceObserver((list) => tally(list.getEntries()));
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    stop() {
+      tally(observer.takeRecords());
+      observer.disconnect();
+      return counts;
+    },
+  };
 }
 
 function sampleCpu(pid: number | undefined): { stop(): number | undefined } {
@@ -137,6 +197,8 @@ async function leechPerpetuaNet(torrent: Buffer, dir: string): Promise<Run> {
     engine.on("status", (r) => statuses.push(r));
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const threadsBefore = threadCpuSeconds();
+    const gcs = countGcs();
     const eluBefore = performance.eventLoopUtilization();
     await engine.add({ torrentFile: torrent }, { id: "bench", linkId: "bench" });
     await waitFor(
@@ -148,10 +210,16 @@ async function leechPerpetuaNet(torrent: Buffer, dir: string): Promise<Run> {
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const elu = performance.eventLoopUtilization(eluBefore);
-    console.log(`  PerpetuaNet event loop busy ${(elu.utilization * 100).toFixed(0)} % of the download`);
+    const threads = threadCpuSeconds();
+    const { major, minor } = gcs.stop();
     const failed = statuses.find((r) => r.status === "error");
     if (failed) throw new Error(`PerpetuaNet: ${failed.error}`);
-    return { seconds, endAt: started + seconds * 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    const perMiB = (s: number) => `${((s / SIZE) * MiB * 1000).toFixed(1)}`;
+    const detail =
+      `event loop busy ${(elu.utilization * 100).toFixed(0)} %; ms/MiB: JS thread ${perMiB(threads.main - threadsBefore.main)}, ` +
+      `V8 helpers ${perMiB(threads.v8 - threadsBefore.v8)}, libuv (file writes) ${perMiB(threads.libuv - threadsBefore.libuv)}; ` +
+      `GCs: ${major} full, ${minor} young`;
+    return { seconds, endAt: started + seconds * 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, detail };
   } finally {
     await engine.close();
   }
@@ -200,6 +268,7 @@ const { bytes: torrent, infoHash } = await withTracker(info, tracker.announceUrl
 const torrentPath = path.join(work, `${NAME}.torrent`);
 await writeFile(torrentPath, torrent);
 
+if (nodeFlags.length > 0) console.log(`node flags: ${nodeFlags.join(" ")}`);
 console.log(
   `seeder: aria2c 1.36 seeding ${SIZE / MiB} MiB (${NAME}) from ${dataDir}; leechers run one after another on loopback`,
 );
@@ -224,7 +293,7 @@ try {
     await mkdir(dir, { recursive: true });
     try {
       const firstByte = watchFirstByte(path.join(dir, NAME));
-      const { seconds, endAt, cpuSeconds } = await run(dir);
+      const { seconds, endAt, cpuSeconds, detail } = await run(dir);
       const firstAt = firstByte.stop();
       await checkResult(path.join(dir, NAME), sha256, who);
       const wall = SIZE / MiB / seconds;
@@ -237,6 +306,7 @@ try {
       console.log(
         `${who.padEnd(26)} ${seconds.toFixed(1).padStart(6)} s  ${wall.toFixed(1).padStart(7)} MiB/s start-to-end  ${transfer.toFixed(1).padStart(7)} MiB/s first-byte-to-end${cpu}`,
       );
+      if (detail) console.log(`  ${detail}`);
     } catch (err) {
       console.log(`${who.padEnd(26)} failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
