@@ -76,6 +76,12 @@ interface KeyFile {
   version: 1;
   kdf: typeof PASSWORD_KDF & { algorithm: "argon2id" };
   wrappedDbKey: string;
+  /**
+   * The same database key wrapped by the account data key. After a password change on another PC,
+   * the next online login gets the data key from the server (wrapped by the new password) and uses
+   * this copy to re-wrap the file; the old password keeps working offline until then.
+   */
+  wrappedDbKeyByDataKey?: string;
 }
 
 export interface UnlockedProfile {
@@ -127,11 +133,13 @@ export class KeyVault {
     accountId: string;
     keyEncryptionKey: Buffer;
     remember: boolean;
+    /** The account data key, for the copy of the database key that survives password changes. */
+    dataKey?: Buffer;
   }): UnlockedProfile {
     const index = this.readIndex();
     const stem = createHash("sha256").update(`${opts.accountId}\u0000${index.localSalt}`).digest("hex").slice(0, 32);
     const dbKey = randomKey();
-    this.writeKeyFile(stem, opts.keyEncryptionKey, dbKey);
+    this.writeKeyFile(stem, opts.keyEncryptionKey, dbKey, opts.dataKey);
     index.profiles[this.loginHash(index, opts.login)] = { stem, accountId: opts.accountId };
     this.writeJson(join(this.dataDir, "profiles.json"), index);
     const inKeychain = this.rememberChoice(stem, dbKey, opts.remember);
@@ -142,7 +150,7 @@ export class KeyVault {
   unlockProfile(opts: { login: string; keyEncryptionKey: Buffer; remember: boolean }): UnlockedProfile {
     const entry = this.lookup(opts.login);
     if (!entry) throw new NoProfileError(opts.login);
-    const keyFile = JSON.parse(readFileSync(this.keyPath(entry.stem), "utf8")) as KeyFile;
+    const keyFile = this.readKeyFile(entry.stem);
     let dbKey: Buffer;
     try {
       dbKey = unwrapKey(opts.keyEncryptionKey, keyFile.wrappedDbKey, "db-key");
@@ -152,6 +160,40 @@ export class KeyVault {
     }
     const inKeychain = this.rememberChoice(entry.stem, dbKey, opts.remember);
     return { stem: entry.stem, dbPath: this.dbPath(entry.stem), dbKey, accountId: entry.accountId, inKeychain };
+  }
+
+  /**
+   * The password was changed on another PC: the key file does not open with the new password, but the
+   * account data key (from the server, opened with the new password) opens its second copy. The file is
+   * re-wrapped with the new key. Throws WrongPasswordError when that copy is missing or does not open.
+   */
+  recoverProfile(opts: {
+    login: string;
+    dataKey: Buffer;
+    keyEncryptionKey: Buffer;
+    remember: boolean;
+  }): UnlockedProfile {
+    const entry = this.lookup(opts.login);
+    if (!entry) throw new NoProfileError(opts.login);
+    const keyFile = this.readKeyFile(entry.stem);
+    if (!keyFile.wrappedDbKeyByDataKey) throw new WrongPasswordError(opts.login);
+    let dbKey: Buffer;
+    try {
+      dbKey = unwrapKey(opts.dataKey, keyFile.wrappedDbKeyByDataKey, "db-key-by-data-key");
+    } catch (error) {
+      if (error instanceof DecryptionError) throw new WrongPasswordError(opts.login);
+      throw error;
+    }
+    this.writeKeyFile(entry.stem, opts.keyEncryptionKey, dbKey, opts.dataKey);
+    const inKeychain = this.rememberChoice(entry.stem, dbKey, opts.remember);
+    return { stem: entry.stem, dbPath: this.dbPath(entry.stem), dbKey, accountId: entry.accountId, inKeychain };
+  }
+
+  /** Adds the data-key copy to a key file written before it existed (or by an offline unlock). */
+  ensureDataKeyCopy(opts: { login: string; keyEncryptionKey: Buffer; dbKey: Buffer; dataKey: Buffer }): void {
+    const entry = this.lookup(opts.login);
+    if (!entry || this.readKeyFile(entry.stem).wrappedDbKeyByDataKey) return;
+    this.writeKeyFile(entry.stem, opts.keyEncryptionKey, opts.dbKey, opts.dataKey);
   }
 
   /** "Remember me": unlock after a reboot without the password, if the keychain has the key. */
@@ -170,13 +212,18 @@ export class KeyVault {
   }
 
   /** Password change: same database key, wrapped by the new key-encryption key. */
-  rewrapProfile(opts: { login: string; oldKeyEncryptionKey: Buffer; newKeyEncryptionKey: Buffer }): void {
+  rewrapProfile(opts: {
+    login: string;
+    oldKeyEncryptionKey: Buffer;
+    newKeyEncryptionKey: Buffer;
+    dataKey?: Buffer;
+  }): void {
     const unlocked = this.unlockProfile({
       login: opts.login,
       keyEncryptionKey: opts.oldKeyEncryptionKey,
       remember: false,
     });
-    this.writeKeyFile(unlocked.stem, opts.newKeyEncryptionKey, unlocked.dbKey);
+    this.writeKeyFile(unlocked.stem, opts.newKeyEncryptionKey, unlocked.dbKey, opts.dataKey);
   }
 
   forgetKeychain(login: string): void {
@@ -229,12 +276,19 @@ export class KeyVault {
     return JSON.parse(readFileSync(path, "utf8")) as ProfileIndex;
   }
 
-  private writeKeyFile(stem: string, kek: Buffer, dbKey: Buffer): void {
+  private readKeyFile(stem: string): KeyFile {
+    return JSON.parse(readFileSync(this.keyPath(stem), "utf8")) as KeyFile;
+  }
+
+  private writeKeyFile(stem: string, kek: Buffer, dbKey: Buffer, dataKey?: Buffer): void {
+    const previous = existsSync(this.keyPath(stem)) ? this.readKeyFile(stem) : undefined;
     const file: KeyFile = {
       version: 1,
       kdf: { algorithm: "argon2id", ...PASSWORD_KDF },
       wrappedDbKey: wrapKey(kek, dbKey, "db-key"),
     };
+    const copy = dataKey ? wrapKey(dataKey, dbKey, "db-key-by-data-key") : previous?.wrappedDbKeyByDataKey;
+    if (copy) file.wrappedDbKeyByDataKey = copy;
     this.writeJson(this.keyPath(stem), file);
   }
 

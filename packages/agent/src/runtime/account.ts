@@ -91,6 +91,7 @@ export class AccountService {
       accountId: tokens.accountId,
       keyEncryptionKey,
       remember: opts.remember,
+      dataKey,
     });
     return this.open(profile, { login, dataKey, authKey, tokens, deviceName: opts.deviceName });
   }
@@ -138,8 +139,14 @@ export class AccountService {
         throw error;
       }
       const profile = this.vault.hasProfile(login)
-        ? this.unlockLocal(login, keyEncryptionKey, opts.remember)
-        : this.vault.createProfile({ login, accountId: tokens.accountId, keyEncryptionKey, remember: opts.remember });
+        ? this.unlockOrRecover(login, keyEncryptionKey, dataKey, opts.remember)
+        : this.vault.createProfile({
+            login,
+            accountId: tokens.accountId,
+            keyEncryptionKey,
+            remember: opts.remember,
+            dataKey,
+          });
       if (profile.accountId !== tokens.accountId) {
         throw new UserInputError(
           `this PC holds another account named ${login} (from another server); use another data folder`,
@@ -167,6 +174,24 @@ export class AccountService {
     const profile = this.vault.unlockFromKeychain(login);
     if (!profile) return null;
     return this.open(profile, { login, dataKey: null, authKey: null, tokens: null });
+  }
+
+  /** Online: the local key file opens with this password, or (changed on another PC) with the server's data key. */
+  private unlockOrRecover(login: string, kek: Buffer, dataKey: Buffer, remember: boolean): UnlockedProfile {
+    let profile: UnlockedProfile;
+    try {
+      profile = this.vault.unlockProfile({ login, keyEncryptionKey: kek, remember });
+    } catch (error) {
+      if (!(error instanceof WrongPasswordError)) throw error;
+      try {
+        profile = this.vault.recoverProfile({ login, dataKey, keyEncryptionKey: kek, remember });
+      } catch (inner) {
+        if (inner instanceof WrongPasswordError) throw new UserInputError(inner.message, "WRONG_PASSWORD", 401);
+        throw inner;
+      }
+    }
+    this.vault.ensureDataKeyCopy({ login, keyEncryptionKey: kek, dbKey: profile.dbKey, dataKey });
+    return profile;
   }
 
   private unlockLocal(login: string, kek: Buffer, remember: boolean): UnlockedProfile {
@@ -250,6 +275,7 @@ export class AccountService {
       login: opts.login,
       oldKeyEncryptionKey: old.keyEncryptionKey,
       newKeyEncryptionKey: next.keyEncryptionKey,
+      dataKey: opts.dataKey,
     });
     return next.authKey;
   }

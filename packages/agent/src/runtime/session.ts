@@ -292,15 +292,17 @@ export class Session {
     return Math.min(this.opts.maxBackoffMs, this.opts.syncIntervalMs * 2 ** Math.min(this.failures, 16));
   }
 
-  /** "Sync now": probe the server and sync at once; resolves when this round is over. */
+  /** "Sync now": probe the server, sync and refresh devices and notices at once; resolves when done. */
   async syncNow(): Promise<void> {
     this.failures = 0;
+    this.lastHousekeeping = 0;
     this.monitor?.checkNow();
     await this.runCycle(true);
   }
 
   private runCycle(force = false): Promise<void> {
-    if (this.cycle) return this.cycle.then(() => (force ? this.runCycle(false) : undefined));
+    // A forced round asked for while another runs goes after it, so it sees the newest state.
+    if (this.cycle) return this.cycle.then(() => (force ? this.runCycle(true) : undefined));
     this.cycle = this.cycleOnce(force).finally(() => {
       this.cycle = null;
     });

@@ -19,9 +19,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServer(): Promise<ServerProcess> {
+async function startServer(adminToken?: string): Promise<ServerProcess> {
   const dir = tempFolder("pn-e2e-server-");
-  const server = new ServerProcess(dir.path);
+  const server = new ServerProcess(dir.path, adminToken ? { adminToken } : {});
   cleanups.push(dir.remove, () => server.kill());
   await server.start();
   return server;
@@ -145,6 +145,53 @@ describe("agents sync through the server and fail over to offline mode", () => {
     await logIn(c, "bob");
     await converged([a, b, c], 60_000);
     expect(await titles(c)).toEqual(expected);
+  });
+
+  it("shows the server's maintenance notices and keeps them visible offline", async () => {
+    const server = await startServer("operator-secret");
+    const a = await startAgent(server);
+    await register(a, "ivan", server.url);
+    await server.publishNotice({
+      title: "Database upgrade tonight",
+      body: "Sync pauses 22:00-23:00 UTC",
+      severity: "warning",
+      kind: "maintenance",
+    });
+    await a.call("POST", "/api/sync/now");
+    const shown = await a.call<NoticeView[]>("GET", "/api/notices");
+    expect(shown.find((n) => n.title === "Database upgrade tonight")).toMatchObject({
+      source: "server",
+      severity: "warning",
+      kind: "maintenance",
+      body: "Sync pauses 22:00-23:00 UTC",
+    });
+    await server.kill();
+    await a.waitForStatus("offline", (s) => s.connectivity === "offline", OFFLINE_WINDOW_MS + SLACK_MS);
+    const titlesOffline = await noticeTitles(a);
+    expect(titlesOffline).toContain("Database upgrade tonight");
+    expect(titlesOffline).toContain("Central server unreachable, working offline");
+  });
+
+  it("after a password change on one PC, the other PC signs in with the new password and keeps its data", async () => {
+    const server = await startServer();
+    const a = await startAgent(server);
+    const b = await startAgent(server);
+    await register(a, "judy", server.url);
+    await logIn(b, "judy");
+    await addLink(b, "Made on B before the change");
+    await converged([a, b], 15_000);
+    await a.call("POST", "/api/account/password", { oldPassword: PASSWORD, newPassword: "a brand new passphrase" });
+    await a.call("POST", "/api/account/logout");
+    await expect(logIn(a, "judy")).rejects.toMatchObject({ code: "WRONG_PASSWORD" });
+    await logIn(a, "judy", "a brand new passphrase");
+
+    await b.call("POST", "/api/account/logout");
+    await expect(logIn(b, "judy")).rejects.toMatchObject({ code: "WRONG_PASSWORD" });
+    await logIn(b, "judy", "a brand new passphrase");
+    expect(await titles(b)).toEqual(["Made on B before the change"]);
+    await addLink(b, "Made on B after the change");
+    await converged([a, b], 15_000);
+    expect(await titles(a)).toEqual(["Made on B after the change", "Made on B before the change"]);
   });
 
   it("unlocks offline on a PC that was set up before, with a clear error on one that was not", async () => {

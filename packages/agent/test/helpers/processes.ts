@@ -79,6 +79,8 @@ function exited(child: ChildProcess): Promise<void> {
 export interface ServerProcessOptions {
   /** Run inside this network namespace, listening on every address with a self-signed TLS certificate. */
   netns?: string;
+  /** Enables the admin API (notices) with this bearer token. */
+  adminToken?: string;
 }
 
 export class ServerProcess {
@@ -109,6 +111,7 @@ export class ServerProcess {
     if (this.port === 0) this.port = this.opts.netns ? 8787 : await freePort();
     const args = [SERVER_MAIN, "--port", String(this.port), "--data-dir", this.dataDir, "--log-level", "warn"];
     if (this.opts.netns) args.push("--host", "0.0.0.0", "--tls-self-signed");
+    if (this.opts.adminToken) args.push("--admin-token", this.opts.adminToken);
     const { child, match } = await spawnUntil(
       args,
       /(?:TLS fingerprint \(SHA-256\): ([0-9A-F:]+)\s+)?PerpetuaNet server listening on /,
@@ -117,6 +120,16 @@ export class ServerProcess {
     );
     this.fingerprint = match[1] ?? null;
     this.child = child;
+  }
+
+  /** Publishes a notice through the admin API, as an operator announcing maintenance would. */
+  async publishNotice(notice: { title: string; body?: string; severity?: string; kind?: string }): Promise<void> {
+    const res = await fetch(`${this.url}/v1/admin/notices`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.opts.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(notice),
+    });
+    if (res.status !== 201) throw new Error(`publishing a notice: HTTP ${res.status} ${await res.text()}`);
   }
 
   /** SIGKILL: the server dies as in a crash, with requests in flight. */

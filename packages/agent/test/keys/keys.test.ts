@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { deriveKeys } from "@perpetuanet/core";
+import { deriveKeys, randomKey } from "@perpetuanet/core";
 import { describe, expect, it } from "vitest";
 import {
   deriveMasterKey,
@@ -40,6 +40,38 @@ describe("password-derived keys", () => {
 });
 
 describe("key vault", () => {
+  it("opens with the new password after it was changed on another PC, using the server's data key", async () => {
+    const dataDir = tempDir();
+    const oldKek = deriveKeys(await deriveMasterKey("alice", "old password")).keyEncryptionKey;
+    const newKek = deriveKeys(await deriveMasterKey("alice", "new password")).keyEncryptionKey;
+    const dataKey = randomKey();
+    const vault = await KeyVault.open({ dataDir, keychain: null });
+    const created = vault.createProfile({
+      login: "alice",
+      accountId: "acc-1",
+      keyEncryptionKey: oldKek,
+      remember: false,
+      dataKey,
+    });
+    // The new password does not open the local key file by itself...
+    expect(() => vault.unlockProfile({ login: "alice", keyEncryptionKey: newKek, remember: false })).toThrow(
+      WrongPasswordError,
+    );
+    // ...a wrong data key does not help...
+    expect(() =>
+      vault.recoverProfile({ login: "alice", dataKey: randomKey(), keyEncryptionKey: newKek, remember: false }),
+    ).toThrow(WrongPasswordError);
+    // ...the account's data key does, and afterwards the new password alone unlocks (offline too).
+    const recovered = vault.recoverProfile({ login: "alice", dataKey, keyEncryptionKey: newKek, remember: false });
+    expect(recovered.dbKey.equals(created.dbKey)).toBe(true);
+    expect(vault.unlockProfile({ login: "alice", keyEncryptionKey: newKek, remember: false }).dbKey).toEqual(
+      created.dbKey,
+    );
+    expect(() => vault.unlockProfile({ login: "alice", keyEncryptionKey: oldKek, remember: false })).toThrow(
+      WrongPasswordError,
+    );
+  });
+
   it("creates an obfuscated profile and unlocks it offline with the password only", async () => {
     const dataDir = tempDir();
     const kek = deriveKeys(await deriveMasterKey("alice", "pw-1")).keyEncryptionKey;
