@@ -8,7 +8,7 @@ import path from "node:path";
 import type { DownloadDetails, DownloadView, LinkView } from "@perpetuanet/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logIn, PASSWORD, register } from "../helpers/agents.ts";
-import { AgentProcess, type ApiError, ServerProcess, tempFolder } from "../helpers/processes.ts";
+import { AgentProcess, type ApiError, ServerProcess } from "../helpers/processes.ts";
 import {
   type Fixture,
   makeFixture,
