@@ -1,14 +1,9 @@
 /** `perpetuanet agent`: the per-PC backend with its local API (and the shared options of `start`). */
 import { closeOnSignals, type RunAgentOptions, resolveDataDir, runAgent } from "@perpetuanet/agent";
+import { nonNegativeInt } from "@perpetuanet/server";
 import { Command, Option } from "commander";
 
 export const DEFAULT_API_PORT = 7640;
-
-export const nonNegativeInt = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
-  return n;
-};
 
 /** Options that `agent` and `start` share: where data lives, the local API, sync timing, peers, torrents. */
 export function addAgentOptions(cmd: Command): Command {

@@ -5,9 +5,9 @@
  */
 import { join } from "node:path";
 import { closeOnSignals, resolveDataDir, runAgent, runningAgentInfo } from "@perpetuanet/agent";
-import { type RunningServer, startServer } from "@perpetuanet/server";
+import { nonNegativeInt, type RunningServer, startServer } from "@perpetuanet/server";
 import { Command, Option } from "commander";
-import { type AgentFlags, addAgentOptions, agentOptionsFrom, nonNegativeInt } from "./agent-command.ts";
+import { type AgentFlags, addAgentOptions, agentOptionsFrom } from "./agent-command.ts";
 import { openWindow } from "./open-window.ts";
 
 interface StartFlags extends AgentFlags {

@@ -108,7 +108,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 }
 
-const int = (name: string) => (v: string) => {
+/** A commander argument parser for whole numbers >= 0 (ports, seconds, counts). */
+export const nonNegativeInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
   return n;
@@ -138,7 +139,7 @@ export function serverCommand(): Command {
       new Option("--port <port>", "TCP port (0 = any free port)")
         .env("PERPETUANET_PORT")
         .default(DEFAULT_PORT)
-        .argParser(int("--port")),
+        .argParser(nonNegativeInt("--port")),
     );
   dbOptions(cmd)
     .addOption(
@@ -158,25 +159,25 @@ export function serverCommand(): Command {
       new Option("--access-token-ttl <seconds>", "access token lifetime")
         .env("PERPETUANET_ACCESS_TOKEN_TTL")
         .default(900)
-        .argParser(int("--access-token-ttl")),
+        .argParser(nonNegativeInt("--access-token-ttl")),
     )
     .addOption(
       new Option("--login-limit-account <n>", "failed logins per account per window before 429")
         .env("PERPETUANET_LOGIN_LIMIT_ACCOUNT")
         .default(DEFAULT_LOGIN_RATE_LIMIT.perAccount)
-        .argParser(int("--login-limit-account")),
+        .argParser(nonNegativeInt("--login-limit-account")),
     )
     .addOption(
       new Option("--login-limit-ip <n>", "failed logins per client IP per window before 429")
         .env("PERPETUANET_LOGIN_LIMIT_IP")
         .default(DEFAULT_LOGIN_RATE_LIMIT.perIp)
-        .argParser(int("--login-limit-ip")),
+        .argParser(nonNegativeInt("--login-limit-ip")),
     )
     .addOption(
       new Option("--login-limit-window <seconds>", "login rate limit window")
         .env("PERPETUANET_LOGIN_LIMIT_WINDOW")
         .default(DEFAULT_LOGIN_RATE_LIMIT.windowSec)
-        .argParser(int("--login-limit-window")),
+        .argParser(nonNegativeInt("--login-limit-window")),
     )
     .addOption(
       new Option(

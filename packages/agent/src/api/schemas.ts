@@ -7,27 +7,17 @@ const password = z.string().min(1).max(1024);
 const serverUrl = z.string().trim().min(1).max(2000);
 const fingerprint = z.string().trim().max(200);
 
-export const registerBody = z
-  .object({
-    serverUrl,
-    login,
-    password,
-    deviceName: z.string().trim().max(200).optional(),
-    remember: z.boolean().optional(),
-    tlsFingerprint: fingerprint.optional(),
-  })
-  .strict();
+const accountFields = {
+  login,
+  password,
+  deviceName: z.string().trim().max(200).optional(),
+  remember: z.boolean().optional(),
+  tlsFingerprint: fingerprint.optional(),
+};
 
-export const loginBody = z
-  .object({
-    serverUrl: serverUrl.optional(),
-    login,
-    password,
-    deviceName: z.string().trim().max(200).optional(),
-    remember: z.boolean().optional(),
-    tlsFingerprint: fingerprint.optional(),
-  })
-  .strict();
+export const registerBody = z.object({ serverUrl, ...accountFields }).strict();
+
+export const loginBody = z.object({ serverUrl: serverUrl.optional(), ...accountFields }).strict();
 
 export const passwordBody = z.object({ oldPassword: password, newPassword: password }).strict();
 

@@ -27,6 +27,14 @@ export const META = {
   serverUrl: "server.url",
 } as const;
 
+/** What the user types to register or sign in. */
+export interface Credentials {
+  login: string;
+  password: string;
+  deviceName?: string | undefined;
+  remember: boolean;
+}
+
 /** Everything an unlocked PC needs; the keys stay in memory only. */
 export interface UnlockedAccount {
   store: LocalStore;
@@ -59,13 +67,7 @@ export class AccountService {
     this.logger = logger;
   }
 
-  async register(opts: {
-    client: ServerClient;
-    login: string;
-    password: string;
-    deviceName?: string | undefined;
-    remember: boolean;
-  }): Promise<UnlockedAccount> {
+  async register(client: ServerClient, opts: Credentials): Promise<UnlockedAccount> {
     const login = checkLogin(opts.login);
     checkPassword(opts.password);
     if (this.vault.hasProfile(login)) {
@@ -74,7 +76,7 @@ export class AccountService {
     const { authKey, keyEncryptionKey } = deriveKeys(await deriveMasterKey(login, opts.password));
     const dataKey = randomKey();
     try {
-      await opts.client.register({
+      await client.register({
         login,
         authKey: b64(authKey),
         wrappedDataKey: wrapKey(keyEncryptionKey, dataKey, "data-key"),
@@ -85,7 +87,7 @@ export class AccountService {
       }
       throw error;
     }
-    const tokens = await opts.client.login({ login, authKey: b64(authKey) });
+    const tokens = await client.login({ login, authKey: b64(authKey) });
     const profile = this.vault.createProfile({
       login,
       accountId: tokens.accountId,
@@ -100,21 +102,15 @@ export class AccountService {
    * Logs in on the server when it answers (also the first sign-in of a new PC); unlocks with the local
    * key file when the server is unreachable and this PC was set up before.
    */
-  async login(opts: {
-    client: ServerClient | null;
-    login: string;
-    password: string;
-    deviceName?: string | undefined;
-    remember: boolean;
-  }): Promise<UnlockedAccount> {
+  async login(client: ServerClient | null, opts: Credentials): Promise<UnlockedAccount> {
     const login = checkLogin(opts.login);
     if (opts.password.length === 0) throw new UserInputError("enter your password", "INVALID_INPUT");
     const { authKey, keyEncryptionKey } = deriveKeys(await deriveMasterKey(login, opts.password));
     let tokens: SessionTokens | null = null;
     let unreachable: ServerUnreachableError | null = null;
-    if (opts.client) {
+    if (client) {
       try {
-        tokens = await opts.client.login({ login, authKey: b64(authKey) });
+        tokens = await client.login({ login, authKey: b64(authKey) });
       } catch (error) {
         if (error instanceof ServerUnreachableError) unreachable = error;
         else if (error instanceof ServerRejectedError && error.code === "BAD_CREDENTIALS") {

@@ -17,7 +17,7 @@ import type {
   SyncView,
 } from "@perpetuanet/core";
 import { type KeychainBackend, KeyVault } from "../keys/index.ts";
-import { AccountService, META, type UnlockedAccount } from "./account.ts";
+import { AccountService, type Credentials, META, type UnlockedAccount } from "./account.ts";
 import { ConnectivityMonitor } from "./connectivity.ts";
 import { LockedError, UserInputError } from "./errors.ts";
 import { normaliseFingerprint, normaliseServerUrl, ServerClient } from "./server-client.ts";
@@ -197,37 +197,34 @@ export class Agent extends EventEmitter<{ event: [AgentEvent] }> {
   }
 
   register(req: RegisterRequest): Promise<StatusView> {
-    return this.serialise(async () => {
-      if (this.current) throw new UserInputError("log out first", "ALREADY_UNLOCKED", 409);
-      const client = this.useServer(req.serverUrl, req.tlsFingerprint);
+    return this.signIn(req, (client, credentials) => {
       if (!client) throw new UserInputError("enter the server's address", "INVALID_SERVER");
-      const account = await this.accounts.register({
-        client,
-        login: req.login,
-        password: req.password,
-        deviceName: req.deviceName,
-        remember: req.remember === true,
-      });
-      await this.startSession(account, req.remember === true);
-      return this.status();
+      return this.accounts.register(client, credentials);
     });
   }
 
   login(req: LoginRequest): Promise<StatusView> {
+    return this.signIn(req, (client, credentials) => this.accounts.login(client, credentials));
+  }
+
+  private signIn(
+    req: LoginRequest,
+    open: (client: ServerClient | null, credentials: Credentials) => Promise<UnlockedAccount>,
+  ): Promise<StatusView> {
     return this.serialise(async () => {
       if (this.current) {
         if (this.current.account.login === req.login.trim().toLowerCase()) return this.status();
         throw new UserInputError("log out first", "ALREADY_UNLOCKED", 409);
       }
       const client = this.useServer(req.serverUrl, req.tlsFingerprint);
-      const account = await this.accounts.login({
-        client,
+      const remember = req.remember === true;
+      const account = await open(client, {
         login: req.login,
         password: req.password,
         deviceName: req.deviceName,
-        remember: req.remember === true,
+        remember,
       });
-      await this.startSession(account, req.remember === true);
+      await this.startSession(account, remember);
       return this.status();
     });
   }

@@ -3,23 +3,14 @@
  * they survive a reinstall from the account's data and other PCs can show them; they are applied
  * only on the PC they belong to.
  */
-import { type JsonValue, settingRowId } from "@perpetuanet/core";
+import { type JsonValue, type SettingsView, settingRowId } from "@perpetuanet/core";
 import type { LocalStore } from "../store/index.ts";
 import type { TorrentSettings } from "../torrent/index.ts";
 import { UserInputError } from "./errors.ts";
 import type { LocalWriter } from "./local-writer.ts";
 
-export interface DeviceSettings {
-  downloadFolder: string;
-  maxConnections: number;
-  /** Bytes per second; 0 = unlimited. */
-  downloadLimit: number;
-  uploadLimit: number;
-  seeding: boolean;
-  dht: boolean;
-  trackers: boolean;
-  startMinimised: boolean;
-}
+/** The settings that belong to this PC (the server URL and pin live in client.json, not here). */
+export type DeviceSettings = Omit<SettingsView, "serverUrl" | "tlsFingerprint">;
 
 const MAX_RATE = 10 * 1024 ** 3;
 
@@ -101,15 +92,7 @@ export class Settings {
   }
 
   torrentSettings(): TorrentSettings {
-    const s = this.get();
-    return {
-      downloadFolder: s.downloadFolder,
-      maxConnections: s.maxConnections,
-      downloadLimit: s.downloadLimit,
-      uploadLimit: s.uploadLimit,
-      seeding: s.seeding,
-      dht: s.dht,
-      trackers: s.trackers,
-    };
+    const { startMinimised: _, ...torrent } = this.get();
+    return torrent;
   }
 }
