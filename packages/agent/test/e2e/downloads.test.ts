@@ -24,6 +24,7 @@ let work: Awaited<ReturnType<typeof tempDir>>;
 let tracker: TestTracker;
 let fast: Fixture;
 let slow: Fixture;
+let big: Fixture;
 let seeders: TestSeeder[] = [];
 let server: ServerProcess;
 let a: AgentProcess;
@@ -46,8 +47,18 @@ beforeAll(async () => {
     files: { "film.mkv": 12 * 1024 * 1024 },
     announceUrl: tracker.announceUrl,
   });
+  big = await makeFixture({
+    dir: path.join(work.dir, "big"),
+    name: "backup.tar",
+    files: { "backup.tar": 16 * 1024 * 1024 },
+    announceUrl: tracker.announceUrl,
+  });
   // The slow torrent's seeder is capped so a test can act while the download is under way.
-  seeders = [await startSeeder(fast, tracker), await startSeeder(slow, tracker, 1024 * 1024)];
+  seeders = [
+    await startSeeder(fast, tracker),
+    await startSeeder(slow, tracker, 1024 * 1024),
+    await startSeeder(big, tracker),
+  ];
   server = new ServerProcess(path.join(work.dir, "server"));
   await server.start();
   a = new AgentProcess({
@@ -166,4 +177,28 @@ describe("downloads through the agent", () => {
     await waitForDownload(a, added.id, "the film to finish", (d) => d.progress === 1, 60_000);
     await verifyDownloaded(downloadsA(), slow);
   });
+
+  it("applies a speed limit from Settings, and after the agent is killed half way finishes without fetching it all again", async () => {
+    const limit = 2 * 1024 * 1024;
+    await a.call("PUT", "/api/settings", { downloadLimit: limit });
+    const seeder = seeders[2]!.torrent;
+    const sentBefore = seeder.uploaded;
+    const added = await a.call<DownloadView>("POST", "/api/downloads", { magnet: big.magnet });
+    const first = await waitForDownload(a, added.id, "some data", (d) => d.bytesDone >= 2 * 1024 * 1024);
+    const t0 = performance.now();
+    const half = await waitForDownload(a, added.id, "half the data", (d) => d.bytesDone >= big.totalBytes / 2);
+    const rate = (half.bytesDone - first.bytesDone) / ((performance.now() - t0) / 1000);
+    // The limit reached the running engine: a loopback transfer is otherwise many times faster.
+    expect(rate).toBeLessThan(limit * 1.3);
+
+    await a.kill();
+    await a.start();
+    await logIn(a, "erin");
+    await a.call("PUT", "/api/settings", { downloadLimit: 0 });
+    await waitForDownload(a, added.id, "the backup to finish", (d) => d.progress === 1, 60_000);
+    await verifyDownloaded(downloadsA(), big);
+    // What was on disk and verified was not fetched again (a few MiB may be in flight at the kill).
+    expect(seeder.uploaded - sentBefore).toBeLessThan(big.totalBytes + 4 * 1024 * 1024);
+    expect(seeder.uploaded - sentBefore).toBeGreaterThanOrEqual(big.totalBytes / 2);
+  }, 120_000);
 });
