@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, layoutProblems, screenshot, VIEWPORTS } from "./helpers/browser.ts";
+import { launchBrowser, layoutProblems, openApp, screenshot, VIEWPORTS } from "./helpers/browser.ts";
 import { ensureUiBuilt } from "./helpers/build.ts";
 import { type MockAgent, sampleState, startMockAgent } from "./helpers/mock-agent.ts";
 
@@ -32,8 +32,7 @@ async function open(
   const agent = await startMockAgent(sampleState(Date.now(), lock));
   agents.push(agent);
   const page = await browser.newPage({ viewport, reducedMotion: "reduce" });
-  await page.goto(`${agent.url}/#token=${agent.token}`);
-  await page.locator("body[data-app-ready=true]").waitFor({ timeout: 15_000 });
+  await openApp(page, `${agent.url}/#token=${agent.token}`);
   return { page, agent };
 }
 
@@ -171,6 +170,51 @@ describe("library", () => {
         torrentFile: Buffer.from("d4:infod4:name3:abcee").toString("base64"),
         title: "sample",
       });
+    await page.close();
+  });
+});
+
+describe("drag and drop, live notices", () => {
+  it("opens the Add dialog with a .torrent file dropped anywhere on the Library", async () => {
+    const { page, agent } = await open();
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(["d4:infod4:name3:xyzee"], "dropped.torrent", { type: "application/x-bittorrent" }));
+      return dt;
+    });
+    await page.getByTestId("library-drop-target").dispatchEvent("dragover", { dataTransfer });
+    await page.getByTestId("library-drop-target").dispatchEvent("drop", { dataTransfer });
+    expect(await page.getByTestId("link-file-name").textContent()).toBe("dropped.torrent");
+    expect(await page.getByTestId("link-title").inputValue()).toBe("dropped");
+    await page.getByTestId("link-save").click();
+    await expect
+      .poll(() => agent.state.calls.find((c) => c.path === "/api/downloads" && c.method === "POST")?.body)
+      .toEqual({ torrentFile: Buffer.from("d4:infod4:name3:xyzee").toString("base64"), title: "dropped" });
+    await page.close();
+  });
+
+  it("shows a notice the agent announces while the Notices screen is open", async () => {
+    const { page, agent } = await open();
+    await page.getByTestId("nav-notices").click();
+    await page.getByTestId("notice").first().waitFor();
+    const before = await page.getByTestId("notice").count();
+    const notice = {
+      id: "n-live",
+      source: "local" as const,
+      severity: "info" as const,
+      kind: "online",
+      title: "Back online just now",
+      body: "",
+      createdAt: Date.now(),
+      startsAt: null,
+      endsAt: null,
+    };
+    agent.state.notices.push(notice);
+    agent.emit({ type: "notice", notice });
+    await expect.poll(() => page.getByTestId("notice").count()).toBe(before + 1);
+    expect(await page.getByTestId("notice").first().textContent()).toContain("Back online just now");
+    await page.getByTestId("notices-severity").getByText("Critical").click();
+    await expect.poll(() => page.getByTestId("notice").count()).toBe(1);
     await page.close();
   });
 });

@@ -19,7 +19,7 @@ import {
   tempDir,
   verifyDownloaded,
 } from "../../../agent/test/helpers/torrent-fixtures.ts";
-import { launchBrowser, layoutProblems, screenshot, VIEWPORTS } from "../helpers/browser.ts";
+import { launchBrowser, layoutProblems, openApp, screenshot, VIEWPORTS } from "../helpers/browser.ts";
 import { bundleSizes, ensureUiBuilt } from "../helpers/build.ts";
 
 const LOGIN = "ui-e2e";
@@ -90,7 +90,7 @@ async function go(screen: string): Promise<void> {
 
 describe("PerpetuaNet in a browser window, against a real agent and server", () => {
   it("registers a new account from the Account screen shown first on a new PC", async () => {
-    await page.goto(`${agent.url}/#token=${agent.token}`);
+    await openApp(page, `${agent.url}/#token=${agent.token}`);
     await page.getByTestId("form-register").waitFor({ timeout: 15_000 });
     await screenshot(page, "real-account-setup-1280x800");
     await page.getByTestId("account-server-url").fill(server.url);

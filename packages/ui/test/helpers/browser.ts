@@ -78,3 +78,27 @@ export async function layoutProblems(page: Page): Promise<string[]> {
     return problems;
   });
 }
+
+/**
+ * Opens `url` and waits for the app's ready marker; a timeout reports what the page said (console
+ * errors, failed requests) instead of a bare "timed out".
+ */
+export async function openApp(page: Page, url: string, timeoutMs = 15_000): Promise<void> {
+  const trouble: string[] = [];
+  const onConsole = (m: { type(): string; text(): string }) => {
+    if (m.type() === "error") trouble.push(`console: ${m.text()}`);
+  };
+  const onFailed = (r: { url(): string; failure(): { errorText: string } | null }) =>
+    trouble.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`);
+  page.on("console", onConsole);
+  page.on("requestfailed", onFailed);
+  try {
+    await page.goto(url);
+    await page.locator("body[data-app-ready=true]").waitFor({ timeout: timeoutMs });
+  } catch (error) {
+    throw new Error(`the app did not get ready: ${(error as Error).message}\n${trouble.join("\n")}`);
+  } finally {
+    page.off("console", onConsole);
+    page.off("requestfailed", onFailed);
+  }
+}

@@ -3,7 +3,7 @@
  * several test files ask at the same time (a lock folder serialises them).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const UI_DIR = join(import.meta.dirname, "..", "..");
@@ -48,14 +48,21 @@ export async function ensureUiBuilt(): Promise<void> {
   try {
     if (distIsFresh()) return;
     const vite = join(UI_DIR, "node_modules", "vite", "bin", "vite.js");
-    const r = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn"], {
+    // Build beside dist/ and swap it in: an agent serving dist/ meanwhile never sees it half empty.
+    const next = join(UI_DIR, `dist.next-${process.pid}`);
+    const r = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn", "--outDir", next], {
       cwd: UI_DIR,
       // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
       env: { ...process.env, NODE_ENV: "production" },
       encoding: "utf8",
       timeout: 120_000,
     });
-    if (r.status !== 0) throw new Error(`vite build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    if (r.status !== 0) {
+      rmSync(next, { recursive: true, force: true });
+      throw new Error(`vite build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    }
+    rmSync(DIST_DIR, { recursive: true, force: true });
+    renameSync(next, DIST_DIR);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
