@@ -1,4 +1,4 @@
-import "@mantine/core/styles.css";
+import "./mantine-styles.ts";
 import "./app.css";
 import { createTheme, MantineProvider } from "@mantine/core";
 import { StrictMode } from "react";

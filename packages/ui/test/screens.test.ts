@@ -240,6 +240,8 @@ describe("devices and settings", () => {
     expect(await page.getByTestId("settings-upload-limit").inputValue()).toBe("512");
     await page.getByTestId("settings-download-limit").fill("2");
     await page.getByTestId("settings-download-limit-unit").click();
+    await page.getByRole("option", { name: "MiB/s" }).waitFor();
+    await screenshot(page, "mock-settings-unit-dropdown-1280x800");
     await page.getByRole("option", { name: "MiB/s" }).click();
     await page.getByTestId("settings-save").click();
     await page.getByTestId("settings-saved").waitFor();
