@@ -251,6 +251,25 @@ describe("devices and settings", () => {
   });
 });
 
+describe("status badge", () => {
+  it("follows the agent's status events, and says so when the agent itself stops answering", async () => {
+    const { page, agent } = await open();
+    const badge = page.getByTestId("status-badge");
+    await expect.poll(() => badge.textContent()).toBe("Online");
+    agent.emit({ type: "status", status: { ...agent.state.status, connectivity: "syncing", pending: 3 } });
+    await expect.poll(() => badge.textContent()).toBe("Syncing · 3 pending");
+    agent.emit({ type: "status", status: { ...agent.state.status, connectivity: "offline", pending: 4 } });
+    await expect.poll(() => badge.textContent()).toBe("Offline · 4 pending");
+    expect(await badge.getAttribute("data-state")).toBe("offline");
+    await page.getByTestId("nav-devices").click();
+    expect(await badge.getAttribute("data-state")).toBe("offline");
+    await agent.close();
+    await expect.poll(() => badge.getAttribute("data-state"), { timeout: 10_000 }).toBe("agent-down");
+    expect(await badge.textContent()).toBe("Agent not answering");
+    await page.close();
+  });
+});
+
 describe("access token", () => {
   it("moves the token from the address bar into sessionStorage and keeps working after a reload", async () => {
     const { page, agent } = await open();
