@@ -12,6 +12,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     reportCompressedSize: true,
+    // One JS file on purpose: a single request on loopback; ~170 KiB gzipped, most of it React DOM and Mantine.
+    chunkSizeWarningLimit: 700,
   },
   server: {
     // `npm run dev -w @perpetuanet/ui` against a running agent: PERPETUANET_AGENT=http://127.0.0.1:PORT

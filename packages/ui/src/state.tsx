@@ -16,7 +16,8 @@ export interface AgentState {
   /** Bumped when the agent says a table changed: screens refetch when their counter moves. */
   versions: Record<Topic, number>;
   setStatus(status: StatusView): void;
-  setDownloads(downloads: DownloadView[]): void;
+  /** Shows an action's result at once (the event stream confirms it). */
+  updateDownload(download: DownloadView): void;
   /** Re-reads status and downloads (after an action, or when the stream reconnects). */
   refresh(): Promise<void>;
 }
@@ -101,9 +102,13 @@ export function AgentProvider({ children }: { children: ReactNode }): ReactNode 
     if (unlocked) bump(Object.keys(ZERO));
   }, [unlocked, bump]);
 
+  const updateDownload = useCallback((d: DownloadView) => {
+    setDownloads((list) => list.map((x) => (x.id === d.id ? d : x)));
+  }, []);
+
   const value = useMemo<AgentState>(
-    () => ({ status, statusError, agentReachable, downloads, devices, versions, setStatus, setDownloads, refresh }),
-    [status, statusError, agentReachable, downloads, devices, versions, refresh],
+    () => ({ status, statusError, agentReachable, downloads, devices, versions, setStatus, updateDownload, refresh }),
+    [status, statusError, agentReachable, downloads, devices, versions, updateDownload, refresh],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -106,14 +106,10 @@ function Act({
 }
 
 function DownloadRow({ d, onDetails, onRemove }: { d: DownloadView; onDetails(): void; onRemove(): void }) {
-  const { setDownloads, downloads } = useAgent();
+  const { updateDownload } = useAgent();
   const action = useAction();
   const act = (a: "pause" | "resume" | "cancel") =>
-    action.run(async () => {
-      const updated = await api.downloadAction(d.id, a);
-      // Show the new state at once; the event stream confirms it.
-      setDownloads(downloads.map((x) => (x.id === updated.id ? updated : x)));
-    });
+    action.run(async () => updateDownload(await api.downloadAction(d.id, a)));
   const canPause = d.status === "downloading" || d.status === "queued" || d.status === "seeding";
   const canResume = d.status === "paused" || d.status === "error" || d.status === "cancelled";
   const canCancel = d.status === "downloading" || d.status === "queued" || d.status === "paused";
