@@ -88,16 +88,6 @@ export function inputToRate(value: number | string, unit: RateUnit): number {
   return Math.round(n * UNIT_BYTES[unit]);
 }
 
-/** "a, b ,, c" -> ["a", "b", "c"]: trimmed, no empties, no duplicates. */
-export function parseTags(text: string): string[] {
-  const out: string[] = [];
-  for (const part of text.split(",")) {
-    const tag = part.trim();
-    if (tag && !out.includes(tag)) out.push(tag);
-  }
-  return out;
-}
-
 /** Guess a link's kind from what the user pasted. */
 export function guessKind(url: string): "magnet" | "torrent" | "web" | "note" {
   const u = url.trim();

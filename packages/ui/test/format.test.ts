@@ -8,7 +8,6 @@ import {
   formatSpeed,
   guessKind,
   inputToRate,
-  parseTags,
   rateToInput,
 } from "../src/format.ts";
 
@@ -102,11 +101,7 @@ describe("rate limits in KiB/s and MiB/s", () => {
   });
 });
 
-describe("tags and link kinds", () => {
-  it("parses comma-separated tags", () => {
-    expect(parseTags(" a, b ,, a , c ")).toEqual(["a", "b", "c"]);
-    expect(parseTags("")).toEqual([]);
-  });
+describe("link kinds", () => {
   it("guesses the kind of a pasted link", () => {
     expect(guessKind("magnet:?xt=urn:btih:abc")).toBe("magnet");
     expect(guessKind("https://example.org/file.torrent")).toBe("torrent");

@@ -174,6 +174,34 @@ describe("library", () => {
   });
 });
 
+describe("library edits", () => {
+  it("edits a link's title and tags, and deletes another after confirmation", async () => {
+    const { page, agent } = await open();
+    const note = page.locator("[data-testid=link-row][data-link-id=link-4]");
+    await note.getByTestId("link-edit").click();
+    expect(await page.getByTestId("link-title").inputValue()).toBe("Shopping list for the NAS");
+    await page.getByTestId("link-title").fill("NAS shopping list");
+    await page.getByTestId("link-tags").fill("urgent");
+    await page.keyboard.press("Enter");
+    await page.getByTestId("link-save").click();
+    await expect.poll(() => note.getByTestId("link-title-text").textContent()).toBe("NAS shopping list");
+    expect(agent.state.calls.find((c) => c.method === "PATCH")).toMatchObject({
+      path: "/api/links/link-4",
+      body: { title: "NAS shopping list", tags: ["home", "urgent"], kind: "note" },
+    });
+
+    const web = page.locator("[data-testid=link-row][data-link-id=link-3]");
+    await web.getByTestId("link-delete").click();
+    await page.getByTestId("confirm-cancel").click();
+    expect(await web.count()).toBe(1);
+    await web.getByTestId("link-delete").click();
+    await page.getByTestId("confirm-delete-link").click();
+    await expect.poll(() => web.count()).toBe(0);
+    expect(agent.state.calls.some((c) => c.method === "DELETE" && c.path === "/api/links/link-3")).toBe(true);
+    await page.close();
+  });
+});
+
 describe("drag and drop, live notices", () => {
   it("opens the Add dialog with a .torrent file dropped anywhere on the Library", async () => {
     const { page, agent } = await open();
