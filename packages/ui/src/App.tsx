@@ -87,10 +87,10 @@ export function App({ initialView }: { initialView: string | null }): ReactNode 
   if (!status) {
     body = statusError ? (
       <Stack maw={560} mx="auto" mt="xl">
-        <ErrorAlert title="Cannot reach the PerpetuaNet agent" error={statusError} />
+        <ErrorAlert title="PerpetuaNet cannot open" error={statusError} />
         <Text size="sm" c="dimmed">
-          Start it with <code>perpetuanet start</code> and open the address it prints (it carries this window's access
-          token).
+          Start it with <code>perpetuanet start</code>: it opens this window with the address it prints, which carries
+          the window's access token.
         </Text>
       </Stack>
     ) : (
@@ -145,7 +145,7 @@ export function App({ initialView }: { initialView: string | null }): ReactNode 
               </Text>
             ) : null}
           </Group>
-          <StatusBadge status={status} agentReachable={agentReachable} />
+          <StatusBadge status={status} agentReachable={agentReachable} failed={statusError !== null} />
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p={6} component="nav" aria-label="Main">

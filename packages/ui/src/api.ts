@@ -69,7 +69,9 @@ export const AGENT_UNREACHABLE = "AGENT_UNREACHABLE";
 export function errorText(err: unknown): string {
   if (err instanceof ApiFailure) {
     if (err.code === AGENT_UNREACHABLE) return err.message;
-    if (err.status === 401 && !err.code) return "This window's access token was refused: open the app again.";
+    if (err.status === 401 && (!err.code || err.code === "UNAUTHORIZED")) {
+      return "This window's access token was refused. Open the app again with the address that perpetuanet start prints: each launch has its own token.";
+    }
     return err.message;
   }
   return err instanceof Error ? err.message : String(err);

@@ -23,9 +23,10 @@ import { Icon } from "./icons.tsx";
 export function statusLabel(
   status: StatusView | null,
   agentReachable: boolean,
+  failed = false,
 ): { text: string; color: string; state: string } {
   if (!agentReachable) return { text: "Agent not answering", color: "gray", state: "agent-down" };
-  if (!status) return { text: "Connecting…", color: "gray", state: "unknown" };
+  if (!status) return { text: failed ? "Not connected" : "Connecting…", color: "gray", state: "unknown" };
   const pending = status.pending > 0 ? ` · ${status.pending} pending` : "";
   switch (status.connectivity) {
     case "online":
@@ -37,8 +38,17 @@ export function statusLabel(
   }
 }
 
-export function StatusBadge({ status, agentReachable }: { status: StatusView | null; agentReachable: boolean }) {
-  const { text, color, state } = statusLabel(status, agentReachable);
+export function StatusBadge({
+  status,
+  agentReachable,
+  failed,
+}: {
+  status: StatusView | null;
+  agentReachable: boolean;
+  /** The first status request failed (refused token). */
+  failed: boolean;
+}) {
+  const { text, color, state } = statusLabel(status, agentReachable, failed);
   const title =
     state === "offline"
       ? "The central server cannot be reached: everything keeps working on this PC and with your other PCs."

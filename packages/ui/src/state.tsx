@@ -88,12 +88,10 @@ export function AgentProvider({ children }: { children: ReactNode }): ReactNode 
       }
     };
     return subscribe(onEvent, (open) => {
-      setReachable(open);
+      // A stream error may be the agent gone or a refused token: the status request tells which.
+      void refresh();
       // After a reconnection, catch up on what the stream missed.
-      if (open) {
-        void refresh();
-        bump(Object.keys(ZERO));
-      }
+      if (open) bump(Object.keys(ZERO));
     });
   }, [refresh, bump]);
 

@@ -299,6 +299,17 @@ describe("status badge", () => {
 });
 
 describe("access token", () => {
+  it("says how to get a valid token when the one in the address is refused", async () => {
+    const agent = await startMockAgent();
+    agents.push(agent);
+    const page = await browser.newPage({ viewport: VIEWPORTS[1] });
+    await openApp(page, `${agent.url}/#token=wrong`);
+    expect(await page.getByTestId("error-alert").textContent()).toContain("access token was refused");
+    expect(await page.getByTestId("status-badge").textContent()).toBe("Not connected");
+    await screenshot(page, "mock-bad-token-800x600");
+    await page.close();
+  });
+
   it("moves the token from the address bar into sessionStorage and keeps working after a reload", async () => {
     const { page, agent } = await open();
     expect(new URL(page.url()).hash).toBe("");
