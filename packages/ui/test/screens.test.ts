@@ -267,6 +267,11 @@ describe("devices and settings", () => {
     // 512 KiB/s from the agent shows as 512 KiB/s.
     expect(await page.getByTestId("settings-upload-limit").inputValue()).toBe("512");
     await page.getByTestId("settings-download-limit").fill("2");
+    // A change made elsewhere while the user edits does not wipe the edit.
+    agent.state.settings.maxConnections = 77;
+    agent.emit({ type: "data-changed", tables: ["settings"] });
+    await expect.poll(() => agent.state.calls.filter((c) => c.path === "/api/settings").length).toBe(2);
+    expect(await page.getByTestId("settings-download-limit").inputValue()).toBe("2");
     await page.getByTestId("settings-download-limit-unit").click();
     await page.getByRole("option", { name: "MiB/s" }).waitFor();
     await screenshot(page, "mock-settings-unit-dropdown-1280x800");
@@ -275,6 +280,10 @@ describe("devices and settings", () => {
     await page.getByTestId("settings-saved").waitFor();
     const put = agent.state.calls.find((c) => c.method === "PUT");
     expect(put?.body).toEqual({ downloadLimit: 2 * 1024 * 1024 });
+    // After saving, the form shows what the agent has, including the other change.
+    expect(await page.getByTestId("settings-connections").inputValue()).toBe("77");
+    expect(await page.getByTestId("settings-download-limit").inputValue()).toBe("2");
+    expect(await page.getByTestId("settings-download-limit-unit").inputValue()).toBe("MiB/s");
     await page.close();
   });
 });

@@ -31,8 +31,8 @@ function trustBadge(d: DeviceView) {
 export function Devices() {
   const live = useAgent().devices;
   const loaded = useLoad(() => api.devices(), ["devices"]);
-  // The stream's `devices` event is the freshest; the GET covers the time before the first event.
-  const devices = (live ?? loaded.data ?? [])
+  // Each `devices` event also reloads the list, so the GET is never older than the event it follows.
+  const devices = (loaded.data ?? live ?? [])
     .slice()
     .sort((a, b) => Number(b.thisDevice) - Number(a.thisDevice) || a.name.localeCompare(b.name));
   const [revoking, setRevoking] = useState<DeviceView | null>(null);

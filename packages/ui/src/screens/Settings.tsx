@@ -2,7 +2,7 @@
 
 import { Button, Group, NumberInput, Paper, Select, SimpleGrid, Stack, Switch, Text, Title } from "@mantine/core";
 import type { SettingsView } from "@perpetuanet/core";
-import { type FormEvent, type ReactNode, useEffect, useState } from "react";
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
 import { api } from "../api.ts";
 import { ErrorAlert, Field, PageTitle, useAction } from "../components.tsx";
 import { inputToRate, type RateUnit, rateToInput } from "../format.ts";
@@ -113,11 +113,18 @@ export function Settings() {
   const [message, setMessage] = useState<string | null>(null);
   const save = useAction();
 
+  // Settings changed elsewhere (another PC, the agent) replace the form unless the user is editing it.
+  const formRef = useRef(form);
+  formRef.current = form;
+  const savedRef = useRef(saved);
+  savedRef.current = saved;
   useEffect(() => {
-    if (loaded.data) {
-      setSaved(loaded.data);
-      setForm(toForm(loaded.data));
-    }
+    if (!loaded.data) return;
+    const editing =
+      formRef.current && savedRef.current && Object.keys(changedSettings(savedRef.current, formRef.current)).length > 0;
+    if (editing) return;
+    setSaved(loaded.data);
+    setForm(toForm(loaded.data));
   }, [loaded.data]);
 
   if (!form || !saved) return loaded.error ? <ErrorAlert error={loaded.error} /> : null;
