@@ -78,9 +78,11 @@ function LinkModal({
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const meta = { title: title.trim(), tags, notes };
+    // A note has no address field: whatever was typed before switching to Note is not kept.
+    const address = kind === "note" ? "" : url.trim();
     const started = await action.run(async () => {
       if (editing) {
-        await api.updateLink(link.id, { url: url.trim(), kind: kind as LinkKind, ...meta });
+        await api.updateLink(link.id, { url: address, kind: kind as LinkKind, ...meta });
         return false;
       }
       if (kind === "file") {
@@ -93,7 +95,7 @@ function LinkModal({
         if (tags.length || notes) await api.updateLink(d.linkId, { tags, notes });
         return true;
       }
-      const created = await api.addLink({ url: url.trim(), kind, ...meta });
+      const created = await api.addLink({ url: address, kind, ...meta });
       if (downloadNow && (kind === "magnet" || kind === "torrent")) {
         await api.downloadLink(created.id);
         return true;
