@@ -38,6 +38,28 @@ interface Entry {
 
 const noopLogger = { info() {}, warn() {} };
 
+/**
+ * How many block requests to keep outstanding with a peer that does not say how many it queues (BEP 10
+ * `reqq`; aria2c does not). WebTorrent otherwise sizes the pipeline to a second of the measured speed:
+ * thousands of 16 KiB requests on a fast link, whose buffers and callbacks live long enough to be
+ * promoted and then drive most of its garbage collection (1 GiB from aria2c: 45-90 full collections,
+ * 2-3 with this cap and --initial-old-space-size=128). 500 is libtorrent's default request queue and
+ * still keeps 80 MiB/s in flight at 100 ms round trip.
+ */
+const ASSUMED_PEER_REQUEST_QUEUE = 500;
+
+function assumeRequestQueue(wire: WebTorrentWire): void {
+  const fill = () => {
+    const handshake = wire.peerExtendedHandshake;
+    if (handshake && typeof handshake.reqq !== "number") handshake.reqq = ASSUMED_PEER_REQUEST_QUEUE;
+  };
+  fill();
+  // The peer's extended handshake replaces the object, so the gap is filled again if it names no queue.
+  wire.on("extended", (ext) => {
+    if (ext === "handshake") fill();
+  });
+}
+
 function copyRecord(record: DownloadRecord): DownloadRecord {
   return { ...record };
 }
@@ -231,6 +253,7 @@ class WebTorrentEngine implements TorrentEngine {
       this.setStatus(entry, "error", describe(err));
     });
     t.on("warning", (err: unknown) => this.logger.info("torrent warning", entry.record.id, describe(err)));
+    t.on("wire", assumeRequestQueue);
   }
 
   private async onMetadata(entry: Entry, t: WebTorrentTorrent): Promise<void> {

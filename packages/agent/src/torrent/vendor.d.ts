@@ -7,8 +7,11 @@ declare module "webtorrent" {
     remoteAddress?: string;
     remotePort?: number;
     peerId?: string;
+    /** The peer's BEP 10 extended handshake ({} until it arrives); `reqq` caps WebTorrent's request pipeline. */
+    peerExtendedHandshake?: { reqq?: unknown };
     downloadSpeed(): number;
     uploadSpeed(): number;
+    on(event: "extended", fn: (ext: string | number, info: unknown) => void): void;
   }
 
   export interface WebTorrentFile {
