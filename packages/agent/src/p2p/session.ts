@@ -217,9 +217,28 @@ export class SyncSession {
 
   /** Writes one frame, waiting first while the stream asks for back pressure. */
   private async send(frame: Frame): Promise<void> {
-    while (this.stream.writableNeedsDrain) await this.stream.onDrain();
+    while (this.stream.writableNeedsDrain && !this.ended) await this.drained();
     if (this.ended) return;
     this.stream.send(encodeFrame(frame));
+  }
+
+  /**
+   * The next "drain" event. Not stream.onDrain(): in @libp2p/utils 7.4 its promise is never renewed, so
+   * after the first drain it resolves at once and a wait loop on it spins in microtasks, starving the process.
+   */
+  private drained(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.stream.removeEventListener("close", onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.stream.removeEventListener("drain", onDrain);
+        reject(new Error("stream closed while waiting to send"));
+      };
+      this.stream.addEventListener("drain", onDrain, { once: true });
+      this.stream.addEventListener("close", onClose, { once: true });
+    });
   }
 
   private sendInBackground(frame: Frame): void {
