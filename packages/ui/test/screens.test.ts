@@ -71,6 +71,20 @@ describe("every screen lays out at both window sizes", () => {
   }
 });
 
+describe("dark colour scheme", () => {
+  it("follows the system's dark mode", async () => {
+    const agent = await startMockAgent();
+    agents.push(agent);
+    const page = await browser.newPage({ viewport: VIEWPORTS[0], colorScheme: "dark", reducedMotion: "reduce" });
+    await openApp(page, `${agent.url}/#token=${agent.token}`);
+    expect(await page.locator("html").getAttribute("data-mantine-color-scheme")).toBe("dark");
+    await page.getByTestId("nav-downloads").click();
+    await page.getByTestId("download-row").first().waitFor();
+    await screenshot(page, "mock-downloads-dark-1280x800");
+    await page.close();
+  });
+});
+
 describe("account", () => {
   it("shows the register form first on a new PC, and clear errors from the API", async () => {
     const { page, agent } = await open("setup");
