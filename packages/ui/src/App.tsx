@@ -99,29 +99,16 @@ export function App({ initialView }: { initialView: string | null }): ReactNode 
       </Center>
     );
   } else {
-    switch (current) {
-      case "library":
-        body = <Library onOpenDownloads={() => setScreen("downloads")} />;
-        break;
-      case "downloads":
-        body = <Downloads />;
-        break;
-      case "devices":
-        body = <Devices />;
-        break;
-      case "sync":
-        body = <Sync />;
-        break;
-      case "notices":
-        body = <Notices />;
-        break;
-      case "settings":
-        body = <Settings />;
-        break;
-      case "account":
-        body = <Account onUnlocked={() => setScreen("library")} />;
-        break;
-    }
+    const screens: Record<ScreenId, ReactNode> = {
+      library: <Library onOpenDownloads={() => setScreen("downloads")} />,
+      downloads: <Downloads />,
+      devices: <Devices />,
+      sync: <Sync />,
+      notices: <Notices />,
+      settings: <Settings />,
+      account: <Account onUnlocked={() => setScreen("library")} />,
+    };
+    body = screens[current];
   }
 
   return (
