@@ -19,6 +19,11 @@ export interface OpenAppWindowOptions {
   startMinimised?: boolean;
   /** Extra Chromium flags (tests run it headless). */
   chromiumArgs?: string[];
+  /**
+   * End the Electron or Chromium window when this process exits (default true): the window shows the
+   * agent of this process, and is of no use once it has stopped.
+   */
+  closeOnExit?: boolean;
   /** Where to say which launcher was used (default console.log). */
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -248,11 +253,16 @@ export async function openAppWindow(url: string, opts: OpenAppWindowOptions): Pr
     try {
       const child = await launch(plan, plan.kind === "browser" ? 5000 : 1500);
       log(`PerpetuaNet window: ${plan.label}`);
+      const endWithUs = () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      };
+      if (plan.kind !== "browser" && opts.closeOnExit !== false) process.once("exit", endWithUs);
       return {
         kind: plan.kind,
         command: plan.command,
         pid: child.pid,
         async close() {
+          process.off("exit", endWithUs);
           if (plan.kind === "browser" || child.exitCode !== null || child.signalCode !== null) return;
           child.kill("SIGTERM");
           const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

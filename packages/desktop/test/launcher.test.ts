@@ -3,7 +3,7 @@
  * machine has, and the Chromium path for real: Debian's Chromium, headless, opening a loopback page.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,6 +12,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { browserOpener, findChromium, openAppWindow, type Probe, planLaunches, systemProbe } from "../src/index.ts";
 
 const URL_ = "http://127.0.0.1:7640/#token=secret";
+const HEADLESS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 function probe(over: Partial<Probe> & { files?: string[] } = {}): Probe {
   const files = new Set(over.files ?? []);
@@ -153,15 +162,7 @@ describe("the Chromium app window, for real", () => {
         dataDir,
         only: ["chromium"],
         env: { ...process.env, PERPETUANET_CHROMIUM: "/usr/bin/chromium" },
-        chromiumArgs: [
-          "--headless=new",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
+        chromiumArgs: HEADLESS,
         log: (l) => lines.push(l),
       });
       cleanups.push(() => win.close());
@@ -181,6 +182,35 @@ describe("the Chromium app window, for real", () => {
       expect(existsSync(`/proc/${win.pid}`) && !readFileSync(`/proc/${win.pid}/stat`, "utf8").includes(") Z")).toBe(
         false,
       );
+    },
+  );
+
+  it.skipIf(!existsSync("/usr/bin/chromium"))(
+    "ends the Chromium window when the process that opened it exits",
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "pn-desktop-"));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      const script = join(dataDir, "open-and-exit.mjs");
+      const index = join(import.meta.dirname, "..", "src", "index.ts");
+      writeFileSync(
+        script,
+        `import { openAppWindow } from ${JSON.stringify(index)};
+const w = await openAppWindow("http://127.0.0.1:9/#token=x", {
+  dataDir: ${JSON.stringify(dataDir)},
+  only: ["chromium"],
+  env: { ...process.env, PERPETUANET_CHROMIUM: "/usr/bin/chromium" },
+  chromiumArgs: ${JSON.stringify(HEADLESS)},
+  log: () => {},
+});
+console.log(w.pid);
+process.exit(0);`,
+      );
+      const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 30_000 });
+      const pid = Number(r.stdout.trim());
+      expect(pid, r.stderr).toBeGreaterThan(0);
+      const gone = () =>
+        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+      await expect.poll(gone, { timeout: 10_000 }).toBe(true);
     },
   );
 
