@@ -153,7 +153,7 @@ class PeerSyncNode implements P2PNode, SessionHost {
   }
 
   broadcast(entries: StoredEnvelope[]): void {
-    if (this.stopped || entries.length === 0) return;
+    if (entries.length === 0) return;
     this.guard("broadcast", () => {
       this.origins.note(entries);
       for (const session of this.sessions) session.enqueue(entries);
@@ -179,14 +179,15 @@ class PeerSyncNode implements P2PNode, SessionHost {
   }
 
   refreshTrust(): void {
-    if (this.stopped) return;
-    this.trust.refresh();
-    for (const peer of this.libp2p.getPeers()) {
-      const id = peer.toString();
-      if (this.trust.admits(id)) continue;
-      this.logger.info(`p2p: hanging up on ${id}: no longer trusted`);
-      this.hangUpQuietly(peer);
-    }
+    this.guard("refreshTrust", () => {
+      this.trust.refresh();
+      for (const peer of this.libp2p.getPeers()) {
+        const id = peer.toString();
+        if (this.trust.admits(id)) continue;
+        this.logger.info(`p2p: hanging up on ${id}: no longer trusted`);
+        this.hangUpQuietly(peer);
+      }
+    });
   }
 
   on(event: "applied", fn: (entries: LoggedMessage[], fromPeerId: string) => void): void;
@@ -277,7 +278,6 @@ class PeerSyncNode implements P2PNode, SessionHost {
 
   /** Dials trusted peers without a connection, from the node table and their device records. */
   private redial(): void {
-    if (this.stopped) return;
     this.refreshTrust();
     for (const id of this.trust.peerIds()) {
       if (!this.trust.admits(id) || this.isConnected(id) || this.dialling.has(id)) continue;
@@ -324,6 +324,8 @@ class PeerSyncNode implements P2PNode, SessionHost {
 
   /** Runs a callback from a timer or libp2p event: nothing it throws may escape into libp2p or the process. */
   private guard(what: string, fn: () => void): void {
+    // Late libp2p events after stop() must not touch the store, which the runtime closes next.
+    if (this.stopped) return;
     try {
       fn();
     } catch (error) {
