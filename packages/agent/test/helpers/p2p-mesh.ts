@@ -2,7 +2,6 @@
  * Real P2P nodes over loopback for tests: each peer has its own SQLCipher store in a temp folder, its
  * own libp2p key, and trusts the mesh's shared device list (minus the peers it was told to distrust).
  */
-import { createServer } from "node:net";
 import { join } from "node:path";
 import {
   type ChangeMessage,
@@ -157,7 +156,13 @@ export class TestPeer {
     await this.node.dial(address);
   }
 
-  /** Both ends have an open sync session (the peer lists each other as connected). */
+  /** Dials and waits until both ends list each other as connected. */
+  async connect(other: TestPeer): Promise<void> {
+    await this.dial(other);
+    await this.waitConnected(other);
+  }
+
+  /** Both ends list each other as connected. */
   async waitConnected(other: TestPeer, timeoutMs = 5000): Promise<void> {
     await waitFor(
       () => this.node.connectedPeers().includes(other.peerId) && other.node.connectedPeers().includes(this.peerId),
@@ -188,6 +193,13 @@ export class TestMesh {
     return peer;
   }
 
+  /** Several peers with default options, started one after the other. */
+  async addAll<const N extends string[]>(...names: N): Promise<{ [K in keyof N]: TestPeer }> {
+    const peers: TestPeer[] = [];
+    for (const name of names) peers.push(await this.add(name));
+    return peers as { [K in keyof N]: TestPeer };
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all(this.peers.map((p) => p.stop()));
   }
@@ -205,14 +217,4 @@ export function useMesh(prefix = "pn-p2p-"): () => TestMesh {
     meshes.push(mesh);
     return mesh;
   };
-}
-
-/** A TCP port free on loopback right now, for a peer that must come back on the same address. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === "string") throw new Error("could not find a free port");
-  return address.port;
 }

@@ -6,7 +6,7 @@ const mesh = useMesh();
 describe("P2P bulk sync", () => {
   it("moves a backlog far larger than the stream window, in both directions and on to a third peer", async () => {
     const m = mesh();
-    const [a, b, c] = [await m.add("a"), await m.add("b"), await m.add("c")];
+    const [a, b, c] = await m.addAll("a", "b", "c");
     // Several MiB each way: the sender hits back pressure many times, in the catch-up and in pushes.
     const notes = "n".repeat(600);
     for (let i = 0; i < 1500; i++) a.writeRow("links", `a${i}`, { title: `from A ${i}`, notes });

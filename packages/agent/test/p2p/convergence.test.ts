@@ -25,7 +25,7 @@ describe("P2P convergence", () => {
     const rand = random(seed);
     const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)]!;
     const m = mesh();
-    const peers = [await m.add("a"), await m.add("b"), await m.add("c")];
+    const peers = await m.addAll("a", "b", "c");
     const pairs: Array<[TestPeer, TestPeer]> = [
       [peers[0]!, peers[1]!],
       [peers[1]!, peers[2]!],

@@ -28,9 +28,8 @@ function pullFromServer(peer: TestPeer, entries: LoggedMessage[]): void {
 describe("P2P out-of-order arrival", () => {
   it("loses nothing when an origin's seqs arrive out of order through two peers", async () => {
     const m = mesh();
-    const [p1, p2, r, s] = [await m.add("p1"), await m.add("p2"), await m.add("r"), await m.add("s")];
-    await s.dial(r);
-    await s.waitConnected(r);
+    const [p1, p2, r, s] = await m.addAll("p1", "p2", "r", "s");
+    await s.connect(r);
     const late = originEntries(m.dataKey, "pc0ffline", 60);
     const mixed = originEntries(m.dataKey, "pc0ther0", 40);
     // P1 got the second half of one origin and the odd seqs of another; P2 the rest.

@@ -19,9 +19,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 describe("P2P misbehaving peers", () => {
   it("drops a peer that sends junk, refuses it for a while, and keeps syncing with the others", async () => {
     const m = mesh();
-    const [a, b] = [await m.add("a"), await m.add("b")];
-    await a.dial(b);
-    await a.waitConnected(b);
+    const [a, b] = await m.addAll("a", "b");
+    await a.connect(b);
     a.writeLink("l1", "original title");
     await waitFor(() => b.hasLink("l1"), 5000, "B to get l1");
 

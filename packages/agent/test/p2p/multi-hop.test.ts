@@ -6,11 +6,9 @@ const mesh = useMesh();
 describe("P2P multi-hop sync", () => {
   it("carries writes from A to C through B, also those made while B was down", async () => {
     const m = mesh();
-    const [a, b, c] = [await m.add("a"), await m.add("b"), await m.add("c")];
-    await a.dial(b);
-    await c.dial(b);
-    await a.waitConnected(b);
-    await c.waitConnected(b);
+    const [a, b, c] = await m.addAll("a", "b", "c");
+    await a.connect(b);
+    await c.connect(b);
 
     a.writeLink("l1", "written on A");
     await waitFor(() => c.hasLink("l1"), 5000, "A's link to reach C");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LocalStore } from "../../src/store/index.ts";
-import { freePort, useMesh, waitFor } from "../helpers/p2p-mesh.ts";
+import { useMesh, waitFor } from "../helpers/p2p-mesh.ts";
+import { freePort } from "../helpers/torrent-external.ts";
 
 const mesh = useMesh();
 

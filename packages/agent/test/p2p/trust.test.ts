@@ -57,10 +57,9 @@ describe("P2P trust", () => {
 
   it("hangs up on a revoked device and refuses it afterwards; it learns nothing new", async () => {
     const m = mesh();
-    const [a, b, r] = [await m.add("a"), await m.add("b"), await m.add("r")];
-    await a.dial(b);
-    await r.dial(a);
-    await a.waitConnected(r);
+    const [a, b, r] = await m.addAll("a", "b", "r");
+    await a.connect(b);
+    await r.connect(a);
     a.writeLink("before", "written before the revocation");
     await waitFor(() => r.hasLink("before") && b.hasLink("before"), 5000, "R and B to sync before the revocation");
 
