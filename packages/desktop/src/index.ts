@@ -4,7 +4,7 @@
  * own profile under the data folder), else the default browser. Used by `perpetuanet start`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join, win32 } from "node:path";
 
@@ -20,8 +20,9 @@ export interface OpenAppWindowOptions {
   /** Extra Chromium flags (tests run it headless). */
   chromiumArgs?: string[];
   /**
-   * End the Electron or Chromium window when this process exits (default true): the window shows the
-   * agent of this process, and is of no use once it has stopped.
+   * End the Electron or Chromium window when this process exits. Default: when this process is the
+   * agent (`<dataDir>/agent.json` names its pid), as in `perpetuanet start`: the window is of no use once
+   * its agent has stopped. A second `perpetuanet start` that only opens a window leaves it open.
    */
   closeOnExit?: boolean;
   /** Where to say which launcher was used (default console.log). */
@@ -202,6 +203,15 @@ function writeForwardPage(dataDir: string, url: string): string {
   return `file://${file.startsWith("/") ? "" : "/"}${file.replace(/\\/g, "/")}`;
 }
 
+/** Whether the agent of `dataDir` is this process (its agent.json names our pid). */
+export function agentRunsHere(dataDir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dataDir, "agent.json"), "utf8")) as { pid?: unknown }).pid === process.pid;
+  } catch {
+    return false;
+  }
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
@@ -256,7 +266,7 @@ export async function openAppWindow(url: string, opts: OpenAppWindowOptions): Pr
       const endWithUs = () => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       };
-      if (plan.kind !== "browser" && opts.closeOnExit !== false) process.once("exit", endWithUs);
+      if (plan.kind !== "browser" && (opts.closeOnExit ?? agentRunsHere(opts.dataDir))) process.once("exit", endWithUs);
       return {
         kind: plan.kind,
         command: plan.command,

@@ -185,16 +185,15 @@ describe("the Chromium app window, for real", () => {
     },
   );
 
-  it.skipIf(!existsSync("/usr/bin/chromium"))(
-    "ends the Chromium window when the process that opened it exits",
-    async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), "pn-desktop-"));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-      const script = join(dataDir, "open-and-exit.mjs");
-      const index = join(import.meta.dirname, "..", "src", "index.ts");
-      writeFileSync(
-        script,
-        `import { openAppWindow } from ${JSON.stringify(index)};
+  /** Runs a Node process that opens a headless Chromium window and exits; returns Chromium's pid. */
+  function openFromChild(dataDir: string, asAgent: boolean): number {
+    const script = join(dataDir, "open-and-exit.mjs");
+    const index = join(import.meta.dirname, "..", "src", "index.ts");
+    writeFileSync(
+      script,
+      `import { writeFileSync } from "node:fs";
+import { openAppWindow } from ${JSON.stringify(index)};
+if (${asAgent}) writeFileSync(${JSON.stringify(join(dataDir, "agent.json"))}, JSON.stringify({ pid: process.pid }));
 const w = await openAppWindow("http://127.0.0.1:9/#token=x", {
   dataDir: ${JSON.stringify(dataDir)},
   only: ["chromium"],
@@ -204,13 +203,32 @@ const w = await openAppWindow("http://127.0.0.1:9/#token=x", {
 });
 console.log(w.pid);
 process.exit(0);`,
-      );
-      const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 30_000 });
-      const pid = Number(r.stdout.trim());
-      expect(pid, r.stderr).toBeGreaterThan(0);
-      const gone = () =>
-        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
-      await expect.poll(gone, { timeout: 10_000 }).toBe(true);
+    );
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 30_000 });
+    const pid = Number(r.stdout.trim());
+    if (!(pid > 0)) throw new Error(`no window: ${r.stderr}`);
+    return pid;
+  }
+  const running = (pid: number) =>
+    existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+
+  it.skipIf(!existsSync("/usr/bin/chromium"))(
+    "ends the window with the agent process that opened it, not with a second launcher",
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "pn-desktop-"));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      const withAgent = openFromChild(dataDir, true);
+      await expect.poll(() => running(withAgent), { timeout: 10_000 }).toBe(false);
+
+      const other = mkdtempSync(join(tmpdir(), "pn-desktop-"));
+      cleanups.push(() => rmSync(other, { recursive: true, force: true }));
+      const launcherOnly = openFromChild(other, false);
+      cleanups.push(async () => {
+        if (running(launcherOnly)) process.kill(launcherOnly, "SIGTERM");
+        // Chromium writes its profile until it is gone: only then may the folder be removed.
+        await expect.poll(() => running(launcherOnly), { timeout: 10_000 }).toBe(false);
+      });
+      expect(running(launcherOnly)).toBe(true);
     },
   );
 
