@@ -2,7 +2,7 @@
 import { multiaddr } from "@multiformats/multiaddr";
 
 /** Most addresses kept per peer: a PC has a few interfaces, not dozens. */
-export const MAX_ADDRESSES_PER_PEER = 12;
+const MAX_ADDRESSES_PER_PEER = 12;
 
 /** Normalises one address for `peerId`; undefined if it cannot be dialled (unparsable, wildcard, other peer). */
 export function dialableAddress(address: string, peerId: string): string | undefined {

@@ -13,9 +13,9 @@ export const SYNC_PROTOCOL = "/perpetuanet/sync/1";
 /** What a receiver accepts by default; a frame announcing more is misbehaviour. */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 /** What a sender aims for: one envelope may be up to 256 KiB, so a full frame stays well under the limit. */
-export const TARGET_FRAME_BYTES = 1024 * 1024;
+const TARGET_FRAME_BYTES = 1024 * 1024;
 /** More origins than an account could ever have devices. */
-export const MAX_ORIGINS_PER_FRAME = 4096;
+const MAX_ORIGINS_PER_FRAME = 4096;
 
 export type Frame =
   /** Per-origin contiguous marks ("send me what comes after"); `ask` requests the peer's marks back. */

@@ -15,7 +15,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import type { LoggedMessage, StoredEnvelope } from "../store/index.ts";
 import { mergeAddresses } from "./addresses.ts";
-import { SYNC_PROTOCOL } from "./frames.ts";
+import { MAX_FRAME_BYTES, SYNC_PROTOCOL } from "./frames.ts";
 import { decodePeerKey } from "./keys.ts";
 import { NodeEvents } from "./node-events.ts";
 import { NodeTable } from "./node-table.ts";
@@ -100,7 +100,7 @@ class PeerSyncNode implements P2PNode, SessionHost {
     this.redialMs = opts.redialIntervalMs ?? DEFAULT_REDIAL_MS;
     this.antiEntropyMs = opts.antiEntropyIntervalMs ?? DEFAULT_ANTI_ENTROPY_MS;
     this.limits = {
-      maxFrameBytes: opts.limits?.maxFrameBytes ?? 4 * 1024 * 1024,
+      maxFrameBytes: opts.limits?.maxFrameBytes ?? MAX_FRAME_BYTES,
       maxFramesPerSecond: opts.limits?.maxFramesPerSecond ?? 500,
       banMs: opts.limits?.banMs ?? 60_000,
     };
@@ -230,10 +230,12 @@ class PeerSyncNode implements P2PNode, SessionHost {
   misbehaved(session: SyncSession, reason: string): void {
     const id = session.peerId;
     this.logger.warn(`p2p: dropping peer ${id} for ${this.limits.banMs} ms: ${reason}`);
-    this.trust.ban(id, this.limits.banMs);
-    this.table.recordFailure(id, this.deviceIdOf(id));
-    session.connection.abort(new Error(`protocol violation: ${reason}`));
-    this.hangUpQuietly(session.connection.remotePeer);
+    this.guard("dropping a peer", () => {
+      this.trust.ban(id, this.limits.banMs);
+      this.table.recordFailure(id, this.deviceIdOf(id));
+      session.connection.abort(new Error(`protocol violation: ${reason}`));
+      this.hangUpQuietly(session.connection.remotePeer);
+    });
   }
 
   closed(session: SyncSession): void {

@@ -70,10 +70,6 @@ export class SyncSession {
     this.sendMarks(false);
   }
 
-  get isOpen(): boolean {
-    return !this.ended;
-  }
-
   /** Starts an exchange: the peer answers with what we lack. */
   sendMarks(ask: boolean): void {
     this.sendInBackground({ t: "marks", marks: this.host.localMarks(), ...(ask ? { ask } : {}) });
