@@ -191,6 +191,10 @@ describe("library", () => {
 describe("library edits", () => {
   it("edits a link's title and tags, and deletes another after confirmation", async () => {
     const { page, agent } = await open();
+    // The Debian link is downloading here and completed on the laptop.
+    const debian = page.locator("[data-testid=link-row][data-link-id=link-1]");
+    expect(await debian.getByTestId("link-show-download").textContent()).toBe("Downloading");
+    expect(await debian.getByTestId("link-elsewhere").textContent()).toBe("Completed on Laptop");
     const note = page.locator("[data-testid=link-row][data-link-id=link-4]");
     await note.getByTestId("link-edit").click();
     expect(await page.getByTestId("link-title").inputValue()).toBe("Shopping list for the NAS");

@@ -224,6 +224,7 @@ function LinkCard({
   const { downloads } = useAgent();
   const action = useAction();
   const download = downloads.find((d) => d.linkId === link.id && d.local);
+  const elsewhere = downloads.filter((d) => d.linkId === link.id && !d.local);
   const torrentish = link.kind === "magnet" || link.kind === "torrent";
   return (
     <Paper withBorder p="sm" data-testid="link-row" data-link-id={link.id} aria-label={link.title || link.url}>
@@ -269,6 +270,18 @@ function LinkCard({
             <Text size="xs" c="dimmed">
               Added {formatDate(link.createdAt)}
             </Text>
+            {elsewhere.map((d) => (
+              <Badge
+                key={d.id}
+                variant="dot"
+                size="sm"
+                color={STATUS_META[d.status].color}
+                tt="none"
+                data-testid="link-elsewhere"
+              >
+                {STATUS_META[d.status].label} on {d.deviceName ?? "another PC"}
+              </Badge>
+            ))}
           </Group>
           <ErrorAlert error={action.error} onClose={() => action.setError(null)} />
         </Stack>

@@ -330,7 +330,7 @@ function fail(res: ServerResponse, status: number, error: string, code?: string)
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error, code }));
 }
 
-export async function startMockAgent(state: MockState = sampleState()): Promise<MockAgent> {
+export async function startMockAgent(state: MockState = sampleState(), distDir: string = DIST_DIR): Promise<MockAgent> {
   const token = randomBytes(16).toString("hex");
   const streams = new Set<ServerResponse>();
   const send = (res: ServerResponse, e: AgentEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
@@ -342,8 +342,8 @@ export async function startMockAgent(state: MockState = sampleState()): Promise<
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const path = url.pathname;
     if (!path.startsWith("/api/")) {
-      const file = normalize(join(DIST_DIR, path === "/" ? "index.html" : path));
-      if (!file.startsWith(DIST_DIR) || !existsSync(file)) return fail(res, 404, "not found");
+      const file = normalize(join(distDir, path === "/" ? "index.html" : path));
+      if (!file.startsWith(distDir) || !existsSync(file)) return fail(res, 404, "not found");
       res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
       return;
     }
