@@ -156,7 +156,9 @@ export class SyncSession {
           marks = this.nextMarks;
         }
       } catch (error) {
-        if (!this.ended) this.host.logger.warn(`p2p: catching up ${this.peerId} failed`, error);
+        if (!this.ended && this.stream.status === "open") {
+          this.host.logger.warn(`p2p: catching up ${this.peerId} failed`, error);
+        }
       } finally {
         this.catchUpRunning = false;
       }
@@ -203,7 +205,9 @@ export class SyncSession {
         for (const batch of batchEnvelopes(entries)) await this.send({ t: "entries", entries: batch });
       }
     } catch (error) {
-      if (!this.ended) this.host.logger.warn(`p2p: pushing to ${this.peerId} failed`, error);
+      if (!this.ended && this.stream.status === "open") {
+        this.host.logger.warn(`p2p: pushing to ${this.peerId} failed`, error);
+      }
     } finally {
       this.lastFlush = Date.now();
       this.flushing = false;
@@ -214,7 +218,8 @@ export class SyncSession {
   /** Writes one frame, waiting first while the stream asks for back pressure. */
   private async send(frame: Frame): Promise<void> {
     while (this.stream.writableNeedsDrain && !this.ended) await this.drained();
-    if (this.ended) return;
+    // A hang-up can close the stream a moment before its close event ends the session.
+    if (this.ended || this.stream.writeStatus !== "writable") return;
     this.stream.send(encodeFrame(frame));
   }
 

@@ -80,6 +80,7 @@ describe("P2P convergence", () => {
           );
         }
       }
+      expect(peer.warnings()).toEqual([]);
       const marks = peer.store.highWaterMarks();
       for (const origin of peers) {
         expect(marks[origin.deviceId] ?? 0).toBe(written.filter((e) => e.origin === origin.deviceId).length);

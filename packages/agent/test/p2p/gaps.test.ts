@@ -58,5 +58,6 @@ describe("P2P out-of-order arrival", () => {
     // Pulled entries stay acknowledged where they came from the server, pending where they came from peers.
     expect(p1.store.countPendingForServer()).toBe(50);
     expect(s.store.countPendingForServer()).toBe(100);
+    expect([p1, p2, r, s].flatMap((p) => p.warnings())).toEqual([]);
   });
 });

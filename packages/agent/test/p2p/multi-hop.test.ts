@@ -29,5 +29,6 @@ describe("P2P multi-hop sync", () => {
     expect(c.node.connectedPeers()).not.toContain(a.peerId);
     expect(a.store.listPeers().map((p) => p.peerId)).toEqual([b.peerId]);
     expect(c.store.listPeers().map((p) => p.peerId)).toEqual([b.peerId]);
+    expect([a, b, c].flatMap((p) => p.warnings())).toEqual([]);
   });
 });

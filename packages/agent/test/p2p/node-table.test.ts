@@ -38,5 +38,6 @@ describe("P2P node table", () => {
     b.writeLink("back", "written when B came back");
     await waitFor(() => a.hasLink("back"), 8000, "A to redial B from its node table and sync");
     await waitFor(() => a.store.listPeers()[0]?.failures === 0, 5000, "the failure count to reset on connect");
+    expect([a, b].flatMap((p) => p.warnings())).toEqual([]);
   });
 });
