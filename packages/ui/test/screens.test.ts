@@ -325,6 +325,20 @@ describe("status badge", () => {
   });
 });
 
+describe("sync", () => {
+  it("Sync now asks the agent to sync and shows the result", async () => {
+    const { page, agent } = await open();
+    await page.getByTestId("nav-sync").click();
+    await page.getByTestId("sync-history").waitFor();
+    agent.state.sync = { ...agent.state.sync, pending: 0, lastError: "last push refused: 503" };
+    await page.getByTestId("sync-now").click();
+    await expect.poll(() => page.getByTestId("sync-error").textContent()).toBe("last push refused: 503");
+    expect(agent.state.calls.some((c) => c.method === "POST" && c.path === "/api/sync/now")).toBe(true);
+    expect(await page.getByTestId("sync-pending").textContent()).toBe("0");
+    await page.close();
+  });
+});
+
 describe("access token", () => {
   it("says how to get a valid token when the one in the address is refused", async () => {
     const agent = await startMockAgent();

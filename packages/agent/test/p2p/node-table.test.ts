@@ -40,4 +40,16 @@ describe("P2P node table", () => {
     await waitFor(() => a.store.listPeers()[0]?.failures === 0, 5000, "the failure count to reset on connect");
     expect([a, b].flatMap((p) => p.warnings())).toEqual([]);
   });
+
+  it("dials trusted devices at the addresses of their device records, with an empty node table", async () => {
+    const m = mesh();
+    const b = await m.add("b");
+    b.writeLink("l1", "on B before A existed");
+    // What the devices table says about B once B has published its addresses.
+    m.devices.set(b.peerId, { deviceId: b.deviceId, addresses: b.node.addresses() });
+    const a = await m.add("a");
+    expect(a.store.listPeers()).toEqual([]);
+    await a.waitConnected(b);
+    await waitFor(() => a.hasLink("l1"), 5000, "A to sync with B");
+  });
 });
