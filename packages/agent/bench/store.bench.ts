@@ -55,7 +55,7 @@ function run(batches: LoggedMessage[][], encrypted: boolean): [number, number] {
 
 const batches = workload();
 run(batches.slice(0, 5), true); // warm up the code paths
-const rounds = Number(process.env.ROUNDS ?? 3);
+const rounds = Number(process.env.ROUNDS ?? 5);
 const enc: Array<[number, number]> = [];
 const plain: Array<[number, number]> = [];
 for (let r = 0; r < rounds; r++) {

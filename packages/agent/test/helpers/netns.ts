@@ -50,8 +50,11 @@ export class Network {
     return ns;
   }
 
-  /** A point-to-point link between two hosts, each end with an address in a /24 of its own. */
-  connect(a: string, b: string): Link {
+  /**
+   * A point-to-point link between two hosts, each end with an address in a /24 of its own. With
+   * `multicast`, each host routes multicast (224.0.0.0/4: mDNS) onto this link, as on a LAN.
+   */
+  connect(a: string, b: string, opts: { multicast?: boolean } = {}): Link {
     const [nsA, nsB] = [this.host(a), this.host(b)];
     const n = this.links.length;
     const devices: [string, string] = [`${this.prefix}${n}x`, `${this.prefix}${n}y`];
@@ -67,6 +70,10 @@ export class Network {
       ip("-n", nsB, "link", "set", devices[1], state);
     };
     set("up");
+    if (opts.multicast) {
+      ip("-n", nsA, "route", "add", "224.0.0.0/4", "dev", devices[0]);
+      ip("-n", nsB, "route", "add", "224.0.0.0/4", "dev", devices[1]);
+    }
     return { addresses: { [a]: `${net}.1`, [b]: `${net}.2` }, up: () => set("up"), down: () => set("down") };
   }
 

@@ -50,12 +50,19 @@ export function succeeds(promise: Promise<unknown>): Promise<boolean> {
 
 export interface PeerOptions {
   dataKey?: Buffer;
+  /** Default false: tests on 127.0.0.1 must not multicast onto the machine's network. */
+  mdns?: boolean;
   listen?: string[];
   redialIntervalMs?: number;
   antiEntropyIntervalMs?: number;
   limits?: P2PNodeOptions["limits"];
   /** Trust list override; by default the mesh's devices minus `distrusted`. */
   trustedPeers?: () => Map<string, TrustedDevice>;
+}
+
+/** The device id a test peer called `name` writes as. */
+export function deviceIdOf(name: string): string {
+  return `pc${name.toLowerCase().replace(/[^0-9a-z]/g, "")}0000`;
 }
 
 export class TestPeer {
@@ -79,7 +86,7 @@ export class TestPeer {
   constructor(mesh: TestMesh, name: string, dir: string, privateKey: Uint8Array, opts: PeerOptions) {
     this.mesh = mesh;
     this.name = name;
-    this.deviceId = `pc${name.toLowerCase().replace(/[^0-9a-z]/g, "")}0000`;
+    this.deviceId = deviceIdOf(name);
     this.privateKey = privateKey;
     this.peerId = peerIdFromKey(privateKey);
     this.dbPath = join(dir, "store.db");
@@ -104,7 +111,7 @@ export class TestPeer {
       deviceId: this.deviceId,
       privateKey: this.privateKey,
       listen: this.opts.listen ?? ["/ip4/127.0.0.1/tcp/0"],
-      mdns: false,
+      mdns: this.opts.mdns ?? false,
       trustedPeers:
         this.opts.trustedPeers ??
         (() => new Map([...this.mesh.devices].filter(([peerId]) => !this.distrusted.has(peerId)))),
@@ -173,14 +180,15 @@ export class TestPeer {
 }
 
 export class TestMesh {
-  readonly dataKey = randomKey();
+  readonly dataKey: Buffer;
   /** The account's devices table as every peer sees it (peerId -> device). */
   readonly devices = new Map<string, TrustedDevice>();
   readonly peers: TestPeer[] = [];
   private readonly tempDir: () => string;
 
-  constructor(tempDir: () => string) {
+  constructor(tempDir: () => string, dataKey: Buffer = randomKey()) {
     this.tempDir = tempDir;
+    this.dataKey = dataKey;
   }
 
   /** Creates a peer, registers it in the devices table (unless `register` is false) and starts it. */
