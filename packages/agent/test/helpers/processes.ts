@@ -31,6 +31,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Runs `perpetuanet <args>` to its end (killed after `timeoutMs`) and returns what it printed. */
+export function runCli(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+    cwd: ROOT,
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
 /** Spawns a node process and resolves once a line of its stdout matches; kills it if it never does. */
 function spawnUntil(
   args: string[],
@@ -144,7 +171,13 @@ export class ServerProcess {
 
 export interface AgentProcessOptions {
   dataDir: string;
+  /** The central server offered at sign-in; ignored with `embeddedServerPort`. */
   serverUrl: string;
+  /**
+   * Run `perpetuanet start` (what `npm start` runs: an embedded server on this port, 0 = any, and the
+   * agent pointed at it; no window) instead of `perpetuanet agent`.
+   */
+  embeddedServerPort?: number;
   downloadDir?: string;
   p2p?: boolean;
   extraArgs?: string[];
@@ -183,6 +216,8 @@ export class AgentProcess {
   readonly opts: AgentProcessOptions;
   child: ChildProcess | null = null;
   url = "";
+  /** With `embeddedServerPort`: the embedded server's URL, as `perpetuanet start` printed it. */
+  embeddedServerUrl = "";
   readonly token = `t${Math.random().toString(36).slice(2)}`;
   private events: EventStream | null = null;
   private dispatcher: UndiciAgent | undefined;
@@ -199,13 +234,14 @@ export class AgentProcess {
   async start(): Promise<void> {
     const timing = this.opts.timing ?? FAST_TIMING;
     const netns = this.opts.netns;
+    const embedded = this.opts.embeddedServerPort;
     const args = [
       CLI_MAIN,
-      "agent",
+      ...(embedded === undefined
+        ? ["agent", "--server", this.opts.serverUrl]
+        : ["start", "--no-open", "--server-port", String(embedded)]),
       "--data-dir",
       this.opts.dataDir,
-      "--server",
-      this.opts.serverUrl,
       "--api-port",
       "0",
       "--token",
@@ -234,8 +270,14 @@ export class AgentProcess {
       ...(this.opts.p2p === false ? ["--no-p2p"] : []),
       ...(this.opts.extraArgs ?? []),
     ];
-    const { child, match } = await spawnUntil(args, /PerpetuaNet agent listening on (http:\/\/\S+)/, 30_000, netns);
+    const { child, match, output } = await spawnUntil(
+      args,
+      /PerpetuaNet agent listening on (http:\/\/\S+)/,
+      30_000,
+      netns,
+    );
     this.child = child;
+    this.embeddedServerUrl = /PerpetuaNet server \(embedded\) listening on (\S+)/.exec(output())?.[1] ?? "";
     // Inside a namespace the agent's 127.0.0.1 is not ours: talk to it over its Unix socket instead.
     this.url = netns ? "http://localhost" : (match[1] as string);
     this.dispatcher = netns ? new UndiciAgent({ connect: { socketPath: this.socketPath } }) : undefined;
@@ -254,14 +296,16 @@ export class AgentProcess {
     await exited(child);
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM, as when the user quits; resolves with the exit code (0 = closed cleanly). */
+  async stop(): Promise<number | null> {
     this.events?.close();
     this.events = null;
     const child = this.child;
     this.child = null;
-    if (!child) return;
+    if (!child) return null;
     child.kill("SIGTERM");
     await exited(child);
+    return child.exitCode;
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
