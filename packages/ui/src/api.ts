@@ -122,7 +122,8 @@ export const api = {
   addLink: (l: LinkInput) => request<LinkView>("POST", "/api/links", l),
   updateLink: (linkId: string, l: Partial<LinkInput>) => request<LinkView>("PATCH", `/api/links/${id(linkId)}`, l),
   deleteLink: (linkId: string) => request<null>("DELETE", `/api/links/${id(linkId)}`),
-  downloadLink: (linkId: string) => request<DownloadView>("POST", `/api/links/${id(linkId)}/download`, {}),
+  downloadLink: (linkId: string, savePath?: string) =>
+    request<DownloadView>("POST", `/api/links/${id(linkId)}/download`, savePath ? { savePath } : {}),
   downloads: () => request<DownloadView[]>("GET", "/api/downloads"),
   addTorrent: (r: AddTorrentRequest) => request<DownloadView>("POST", "/api/downloads", r),
   download: (downloadId: string) => request<DownloadDetails>("GET", `/api/downloads/${id(downloadId)}`),

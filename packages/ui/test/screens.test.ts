@@ -177,13 +177,44 @@ describe("library", () => {
       buffer: Buffer.from("d4:infod4:name3:abcee"),
     });
     expect(await page.getByTestId("link-title").inputValue()).toBe("sample");
+    // The folder field offers the default from Settings and takes one for this torrent.
+    expect(await page.getByTestId("link-save-path").getAttribute("placeholder")).toBe(
+      agent.state.settings.downloadFolder,
+    );
+    await page.getByTestId("link-save-path").fill("/srv/media/samples");
     await page.getByTestId("link-save").click();
     await expect
       .poll(() => agent.state.calls.find((c) => c.path === "/api/downloads" && c.method === "POST")?.body)
       .toEqual({
         torrentFile: Buffer.from("d4:infod4:name3:abcee").toString("base64"),
         title: "sample",
+        savePath: "/srv/media/samples",
       });
+    await page.close();
+  });
+});
+
+describe("library downloads", () => {
+  it("adds a magnet and starts it at once in a folder chosen for it", async () => {
+    const { page, agent } = await open();
+    await page.getByTestId("library-add").click();
+    await page.getByTestId("link-url").fill("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567");
+    await page.getByTestId("link-title").fill("Concert");
+    // The folder is asked for only once the download is to start now.
+    expect(await page.getByTestId("link-save-path").count()).toBe(0);
+    await page.getByTestId("link-download-now").check();
+    await page.getByTestId("link-save-path").fill("/srv/media/concerts");
+    await page.getByTestId("link-save").click();
+    const started = () => {
+      const created = agent.state.links.find((l) => l.title === "Concert");
+      return created && agent.state.calls.find((c) => c.path === `/api/links/${created.id}/download`)?.body;
+    };
+    await expect.poll(started).toEqual({ savePath: "/srv/media/concerts" });
+    // The new download shows up in Downloads, in that folder.
+    await page.getByTestId("nav-downloads").click();
+    const row = page.locator("[data-testid=download-row]", { hasText: "Concert" });
+    await row.waitFor();
+    expect(agent.state.downloads.find((d) => d.name === "Concert")?.savePath).toBe("/srv/media/concerts");
     await page.close();
   });
 });

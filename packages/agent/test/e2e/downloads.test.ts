@@ -31,6 +31,7 @@ let a: AgentProcess;
 let b: AgentProcess;
 const downloadsA = () => path.join(work.dir, "downloads-a");
 const downloadsB = () => path.join(work.dir, "downloads-b");
+const filmsA = () => path.join(work.dir, "films-a");
 
 beforeAll(async () => {
   work = await tempDir("e2e-downloads");
@@ -157,9 +158,14 @@ describe("downloads through the agent", () => {
     expect((await a.call<DownloadView[]>("GET", "/api/downloads")).length).toBe(before);
   });
 
-  it("keeps a paused download paused and a finished one finished across an agent restart", async () => {
+  it("keeps a paused download paused, in its own folder, and a finished one finished across an agent restart", async () => {
     const torrentFile = slow.torrentFile.toString("base64");
-    const added = await a.call<DownloadView>("POST", "/api/downloads", { torrentFile, title: "The film" });
+    const added = await a.call<DownloadView>("POST", "/api/downloads", {
+      torrentFile,
+      title: "The film",
+      savePath: filmsA(),
+    });
+    expect(added.savePath).toBe(filmsA());
     await waitForDownload(a, added.id, "part of the film", (d) => d.bytesDone > 2 * 1024 * 1024);
     const paused = await a.call<DownloadView>("POST", `/api/downloads/${added.id}/pause`);
     expect(paused.status).toBe("paused");
@@ -170,12 +176,14 @@ describe("downloads through the agent", () => {
     await a.start();
     await logIn(a, "erin");
     const list = await a.call<DownloadView[]>("GET", "/api/downloads");
-    expect(list.find((d) => d.id === added.id)).toMatchObject({ status: "paused", local: true });
+    expect(list.find((d) => d.id === added.id)).toMatchObject({ status: "paused", local: true, savePath: filmsA() });
     expect(list.find((d) => d.infoHash === fast.infoHash)).toMatchObject({ status: "seeding", progress: 1 });
 
     await a.call("POST", `/api/downloads/${added.id}/resume`);
     await waitForDownload(a, added.id, "the film to finish", (d) => d.progress === 1, 60_000);
-    await verifyDownloaded(downloadsA(), slow);
+    await verifyDownloaded(filmsA(), slow);
+    // The folder chosen for this torrent only: nothing of it in the default download folder.
+    expect(await readdir(downloadsA())).not.toContain(slow.name);
   });
 
   it("applies a speed limit from Settings, and after the agent is killed half way finishes without fetching it all again", async () => {

@@ -57,6 +57,8 @@ function LinkModal({
   const [tags, setTags] = useState<string[]>(link?.tags ?? []);
   const [notes, setNotes] = useState(link?.notes ?? "");
   const [downloadNow, setDownloadNow] = useState(false);
+  const [savePath, setSavePath] = useState("");
+  const settingsFolder = useLoad(() => api.settings(), ["settings"]).data?.downloadFolder;
   const [over, setOver] = useState(false);
   const action = useAction();
 
@@ -80,6 +82,7 @@ function LinkModal({
     const meta = { title: title.trim(), tags, notes };
     // A note has no address field: whatever was typed before switching to Note is not kept.
     const address = kind === "note" ? "" : url.trim();
+    const folder = savePath.trim();
     const started = await action.run(async () => {
       if (editing) {
         await api.updateLink(link.id, { url: address, kind: kind as LinkKind, ...meta });
@@ -91,13 +94,14 @@ function LinkModal({
         const d = await api.addTorrent({
           torrentFile: await fileToBase64(file),
           ...(meta.title ? { title: meta.title } : {}),
+          ...(folder ? { savePath: folder } : {}),
         });
         if (tags.length || notes) await api.updateLink(d.linkId, { tags, notes });
         return true;
       }
       const created = await api.addLink({ url: address, kind, ...meta });
       if (downloadNow && (kind === "magnet" || kind === "torrent")) {
-        await api.downloadLink(created.id);
+        await api.downloadLink(created.id, folder || undefined);
         return true;
       }
       return false;
@@ -193,6 +197,16 @@ function LinkModal({
               checked={downloadNow}
               onChange={(e) => setDownloadNow(e.currentTarget.checked)}
               data-testid="link-download-now"
+            />
+          ) : null}
+          {!editing && (kind === "file" || (downloadNow && (kind === "magnet" || kind === "torrent"))) ? (
+            <Field
+              label="Save to folder"
+              description="Leave empty for the download folder in Settings"
+              placeholder={settingsFolder ?? "the download folder in Settings"}
+              value={savePath}
+              onValue={setSavePath}
+              testId="link-save-path"
             />
           ) : null}
           <ErrorAlert error={action.error} />

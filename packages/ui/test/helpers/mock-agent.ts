@@ -326,6 +326,30 @@ export interface MockAgent {
   close(): Promise<void>;
 }
 
+/** A download as the agent answers an add: queued, nothing transferred yet, in the chosen or default folder. */
+function queuedDownload(state: MockState, linkId: string, name: string, savePath: unknown): DownloadView {
+  return {
+    id: `dl-${randomBytes(4).toString("hex")}`,
+    linkId,
+    infoHash: randomBytes(20).toString("hex"),
+    name,
+    status: "queued",
+    bytesDone: 0,
+    totalBytes: 0,
+    progress: 0,
+    downloadSpeed: 0,
+    uploadSpeed: 0,
+    eta: null,
+    peers: 0,
+    deviceId: state.status.device?.id ?? "",
+    deviceName: state.status.device?.name ?? null,
+    local: true,
+    savePath: typeof savePath === "string" && savePath ? savePath : state.settings.downloadFolder,
+    error: null,
+    updatedAt: Date.now(),
+  };
+}
+
 function fail(res: ServerResponse, status: number, error: string, code?: string): void {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error, code }));
 }
@@ -425,6 +449,14 @@ export async function startMockAgent(state: MockState = sampleState(), distDir: 
       state.links = state.links.filter((l) => l.id !== decodeURIComponent(match?.[1] ?? ""));
       res.writeHead(204).end();
       return;
+    }
+    if ((match = m.match(/^POST \/api\/links\/([^/]+)\/download$/))) {
+      const link = state.links.find((l) => l.id === decodeURIComponent(match?.[1] ?? ""));
+      if (!link) return fail(res, 404, "no such link", "NOT_FOUND");
+      const dl = queuedDownload(state, link.id, link.title, b.savePath);
+      state.downloads.unshift(dl);
+      emit({ type: "downloads", downloads: state.downloads });
+      return json(201, dl);
     }
     if (m === "GET /api/downloads") return json(200, state.downloads);
     if ((match = m.match(/^GET \/api\/downloads\/([^/]+)$/))) {
