@@ -5,8 +5,10 @@
  */
 "use strict";
 
+const { spawn } = require("node:child_process");
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { homedir } = require("node:os");
+const { join, resolve, win32 } = require("node:path");
 
 /**
  * @typedef {{ appUrl: string | null; dataDir: string | null; startMinimised: boolean | null }} MainOptions
@@ -55,18 +57,104 @@ function splitAppUrl(appUrl) {
 }
 
 /**
- * The running agent of a data folder, from the agent.json it writes (null if absent or unreadable).
+ * The running agent of a data folder, from the agent.json it writes (null if absent, unreadable, or
+ * left behind by an agent that is gone).
  * @param {string} dataDir
  * @returns {AgentInfo | null}
  */
 function readAgentInfo(dataDir) {
   try {
     const info = JSON.parse(readFileSync(join(dataDir, "agent.json"), "utf8"));
-    if (typeof info.url === "string" && typeof info.token === "string") return info;
+    if (typeof info.url !== "string" || typeof info.token !== "string") return null;
+    process.kill(info.pid, 0);
+    return info;
   } catch {
     // no agent running on this folder
   }
   return null;
+}
+
+/**
+ * The data folder an agent started without --data-dir uses: the same rules as the agent's
+ * `resolveDataDir` (packages/agent/src/paths.ts; a test keeps the two equal), which this CommonJS
+ * file cannot import.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {NodeJS.Platform} platform
+ * @param {string} home
+ */
+function defaultDataDir(env = process.env, platform = process.platform, home = homedir()) {
+  if (env.PERPETUANET_DATA_DIR) return env.PERPETUANET_DATA_DIR;
+  if (platform === "win32") return win32.join(env.ProgramData ?? "C:\\ProgramData", "PerpetuaNet");
+  if (platform === "darwin") return join(home, "Library", "Application Support", "PerpetuaNet");
+  return join(env.XDG_CONFIG_HOME || join(home, ".config"), "perpetuanet");
+}
+
+/**
+ * How the shell starts PerpetuaNet when it was launched on its own (a desktop shortcut, a clicked
+ * magnet link): `perpetuanet start --no-open` (embedded server and agent, no second window) under the
+ * Node in PERPETUANET_NODE, else `node` on PATH (Electron's own Node cannot run the TypeScript sources).
+ * @param {string} dataDir
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {string[]}
+ */
+function startCommand(dataDir, env = process.env) {
+  const cli = resolve(__dirname, "../../cli/src/main.ts");
+  return [env.PERPETUANET_NODE || "node", cli, "start", "--no-open", "--data-dir", dataDir];
+}
+
+/**
+ * The agent of `dataDir`, started with `command` when none is running there. Resolves when the new
+ * agent prints its address (`Open the app: <url>`: it is then listening), or, if another launch won
+ * the race (`already running`), with that one; rejects with what it printed if it exits first or takes
+ * longer than `timeoutMs`. `child` is the process started here (null if one was running already),
+ * which the shell stops when the user quits.
+ * @param {{ dataDir: string; command: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }} a
+ * @returns {Promise<{ info: AgentInfo; child: import("node:child_process").ChildProcess | null }>}
+ */
+function ensureAgent({ dataDir, command, env = process.env, timeoutMs = 60_000 }) {
+  const running = readAgentInfo(dataDir);
+  if (running) return Promise.resolve({ info: running, child: null });
+  const [file, ...args] = command;
+  if (!file) return Promise.reject(new Error("no command to start PerpetuaNet with"));
+  const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  return new Promise((resolvePromise, reject) => {
+    /** @param {Error | null} error @param {{ info: AgentInfo; child: import("node:child_process").ChildProcess | null }} [result] */
+    const finish = (error, result) => {
+      clearTimeout(timer);
+      // Keep draining its output: a full pipe would block the agent's writes.
+      child.stdout?.removeAllListeners("data");
+      child.stdout?.resume();
+      child.removeListener("exit", onExit);
+      child.removeListener("error", onError);
+      if (error || !result) {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+        reject(error);
+      } else resolvePromise(result);
+    };
+    const failed = (/** @type {string} */ why) =>
+      new Error(`PerpetuaNet could not start (${command.join(" ")} ${why}): ${stderr.trim() || stdout.trim()}`);
+    const onExit = (/** @type {number | null} */ code) => {
+      const other = code === 0 && /already running/.test(stdout) ? readAgentInfo(dataDir) : null;
+      if (other) finish(null, { info: other, child: null });
+      else finish(failed(`exited with ${code}`));
+    };
+    const onError = (/** @type {Error} */ error) => finish(failed(`failed: ${error.message}`));
+    child.once("exit", onExit);
+    child.once("error", onError);
+    child.stderr?.on("data", (d) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.stdout?.on("data", (d) => {
+      stdout = (stdout + d.toString()).slice(-4000);
+      const hit = /Open the app: (\S+)/.exec(stdout);
+      if (!hit?.[1] || child.pid === undefined) return;
+      const { origin, token } = splitAppUrl(hit[1]);
+      if (token) finish(null, { info: { pid: child.pid, url: origin, token }, child });
+    });
+    const timer = setTimeout(() => finish(failed(`did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
 }
 
 /**
@@ -147,6 +235,9 @@ module.exports = {
   magnetsIn,
   splitAppUrl,
   readAgentInfo,
+  defaultDataDir,
+  startCommand,
+  ensureAgent,
   appUrlOf,
   forwardMagnet,
   trayBitmap,

@@ -5,8 +5,9 @@
  * (a second launch, e.g. a clicked magnet link, is forwarded to the first), "start minimised".
  *
  * Started by packages/desktop/src/index.ts `openAppWindow` with PERPETUANET_APP_URL and
- * PERPETUANET_DATA_DIR in the environment, or by the OS as the magnet: handler with
- * `--perpetuanet-data-dir=DIR` (it then finds the running agent through DIR/agent.json).
+ * PERPETUANET_DATA_DIR in the environment, or on its own (a desktop shortcut; the OS as the magnet:
+ * handler, with `--perpetuanet-data-dir=DIR`): it then uses the agent running on that data folder (its
+ * agent.json), or starts one (`perpetuanet start --no-open`) and stops it again on Quit.
  */
 "use strict";
 
@@ -14,16 +15,25 @@ const path = require("node:path");
 const { app, BrowserWindow, Menu, Tray, dialog, nativeImage, shell } = require("electron");
 const {
   appUrlOf,
+  defaultDataDir,
+  ensureAgent,
   forwardMagnet,
   isInsideApp,
   magnetsIn,
   mainOptions,
   readAgentInfo,
   splitAppUrl,
+  startCommand,
   trayBitmap,
 } = require("./electron-helpers.cjs");
 
 const options = mainOptions(process.env, process.argv);
+const dataDir = options.dataDir ?? defaultDataDir();
+/**
+ * The agent this shell started itself (null when it was given one or found one running).
+ * @type {import("node:child_process").ChildProcess | null}
+ */
+let ownAgent = null;
 
 /** @type {BrowserWindow | null} */
 let win = null;
@@ -34,8 +44,17 @@ let quitting = false;
 /** The agent to talk to: the URL we were given, else the one running on our data folder. */
 function currentAppUrl() {
   if (options.appUrl) return options.appUrl;
-  const info = options.dataDir ? readAgentInfo(options.dataDir) : null;
+  const info = readAgentInfo(dataDir);
   return info ? appUrlOf(info) : null;
+}
+
+/** The agent's URL, starting PerpetuaNet (server and agent) when nothing runs on the data folder. */
+async function agentAppUrl() {
+  const known = currentAppUrl();
+  if (known) return known;
+  const { info, child } = await ensureAgent({ dataDir, command: startCommand(dataDir) });
+  ownAgent = child;
+  return appUrlOf(info);
 }
 
 function showWindow() {
@@ -48,14 +67,11 @@ function showWindow() {
 /** @param {string[]} magnets */
 async function handleMagnets(magnets) {
   if (magnets.length === 0) return;
-  const appUrl = currentAppUrl();
-  if (!appUrl) {
-    dialog.showErrorBox(
-      "PerpetuaNet is not running",
-      "Start PerpetuaNet (perpetuanet start), then open the magnet link again.",
-    );
-    return;
-  }
+  const appUrl = await agentAppUrl().catch((/** @type {Error} */ error) => {
+    dialog.showErrorBox("PerpetuaNet could not start", error.message);
+    return null;
+  });
+  if (!appUrl) return;
   const { origin, token } = splitAppUrl(appUrl);
   if (!token) return;
   for (const magnet of magnets) {
@@ -67,7 +83,7 @@ async function handleMagnets(magnets) {
 
 /** Registers as the magnet: handler; a dev launch (`electron electron-main.cjs`) must pass its script. */
 function registerMagnetHandler() {
-  const extra = options.dataDir ? [`--perpetuanet-data-dir=${options.dataDir}`] : [];
+  const extra = [`--perpetuanet-data-dir=${dataDir}`];
   if (process.defaultApp) {
     app.setAsDefaultProtocolClient("magnet", process.execPath, [path.resolve(__filename), ...extra]);
   } else {
@@ -92,9 +108,11 @@ async function startMinimisedSetting() {
 }
 
 async function createWindow() {
-  const appUrl = currentAppUrl();
+  const appUrl = await agentAppUrl().catch((/** @type {Error} */ error) => {
+    dialog.showErrorBox("PerpetuaNet could not start", error.message);
+    return null;
+  });
   if (!appUrl) {
-    dialog.showErrorBox("PerpetuaNet is not running", "Start it with: perpetuanet start");
     app.quit();
     return;
   }
@@ -170,6 +188,10 @@ if (!app.requestSingleInstanceLock()) {
   });
   app.on("before-quit", () => {
     quitting = true;
+  });
+  // An agent this shell started ends with it (SIGTERM: it closes its store and server cleanly).
+  app.on("will-quit", () => {
+    if (ownAgent && ownAgent.exitCode === null) ownAgent.kill("SIGTERM");
   });
   app.on("window-all-closed", () => {
     if (!tray) app.quit();

@@ -1,13 +1,23 @@
-/** The Electron main process's logic that runs without Electron: options, magnets, forwarding, tray icon. */
-import { spawnSync } from "node:child_process";
+/**
+ * The Electron main process's logic that runs without Electron: options, magnets, forwarding, tray
+ * icon, and starting PerpetuaNet (a real `perpetuanet start`) when the shell is launched on its own.
+ */
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultDataDir as agentDefaultDataDir, resolveDataDir } from "@perpetuanet/agent";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../../agent/test/helpers/processes.ts";
 
+interface AgentInfo {
+  pid: number;
+  url: string;
+  token: string;
+}
 interface Helpers {
   mainOptions(
     env: NodeJS.ProcessEnv,
@@ -15,7 +25,14 @@ interface Helpers {
   ): { appUrl: string | null; dataDir: string | null; startMinimised: boolean | null };
   magnetsIn(argv: string[]): string[];
   splitAppUrl(url: string): { origin: string; token: string | null };
-  readAgentInfo(dir: string): { pid: number; url: string; token: string } | null;
+  readAgentInfo(dir: string): AgentInfo | null;
+  defaultDataDir(env: NodeJS.ProcessEnv, platform?: NodeJS.Platform, home?: string): string;
+  startCommand(dataDir: string, env: NodeJS.ProcessEnv): string[];
+  ensureAgent(a: {
+    dataDir: string;
+    command: string[];
+    timeoutMs?: number;
+  }): Promise<{ info: AgentInfo; child: ChildProcess | null }>;
   appUrlOf(info: { url: string; token: string }): string;
   forwardMagnet(a: { origin: string; token: string; magnet: string }): Promise<{ ok: boolean; error?: string }>;
   trayBitmap(size: number): Buffer;
@@ -50,13 +67,20 @@ describe("Electron main helpers", () => {
     const dir = mkdtempSync(join(tmpdir(), "pn-electron-"));
     try {
       expect(h.readAgentInfo(dir)).toBeNull();
-      writeFileSync(join(dir, "agent.json"), JSON.stringify({ pid: 1, url: "http://127.0.0.1:7640", token: "a b" }));
-      const info = h.readAgentInfo(dir);
+      const info = { pid: process.pid, url: "http://127.0.0.1:7640", token: "a b" };
+      writeFileSync(join(dir, "agent.json"), JSON.stringify(info));
+      expect(h.readAgentInfo(dir)).toEqual(info);
       expect(info && h.appUrlOf(info)).toBe("http://127.0.0.1:7640/#token=a%20b");
       expect(h.splitAppUrl("http://127.0.0.1:7640/#token=a%20b")).toEqual({
         origin: "http://127.0.0.1:7640",
         token: "a b",
       });
+      // Left behind by an agent that is gone (a crash): not a running agent.
+      const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+        encoding: "utf8",
+      });
+      writeFileSync(join(dir, "agent.json"), JSON.stringify({ ...info, pid: Number(gone.stdout) }));
+      expect(h.readAgentInfo(dir)).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -104,6 +128,69 @@ describe("Electron main helpers", () => {
     expect(bmp.length).toBe(32 * 32 * 4);
     expect(bmp[3]).toBe(0); // corner alpha
     expect(bmp[(16 * 32 + 16) * 4 + 3]).toBe(255); // centre alpha
+  });
+});
+
+describe("the Electron shell launched on its own", () => {
+  it("looks for the agent in the data folder the agent itself uses by default", () => {
+    const home = "/home/ada";
+    for (const [platform, env] of [
+      ["linux", {}],
+      ["linux", { XDG_CONFIG_HOME: "/xdg" }],
+      ["darwin", {}],
+      ["win32", { ProgramData: "D:\\Data" }],
+    ] as Array<[NodeJS.Platform, NodeJS.ProcessEnv]>) {
+      expect(h.defaultDataDir(env, platform, home)).toBe(agentDefaultDataDir(platform, env, home));
+    }
+    const env = { PERPETUANET_DATA_DIR: "/srv/pn" };
+    expect(h.defaultDataDir(env)).toBe(resolveDataDir(undefined, env));
+  });
+
+  it("starts PerpetuaNet when nothing runs on the data folder, and uses the running one after that", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pn-electron-start-"));
+    let started: ChildProcess | null = null;
+    try {
+      const command = [
+        ...h.startCommand(dir, { PERPETUANET_NODE: process.execPath }),
+        // Loopback only and out of the way of a real installation's ports.
+        ...["--server-port", String(await freePort()), "--api-port", "0"],
+        ...["--no-mdns", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--log-level", "warn"],
+      ];
+      expect(command.slice(2, 6)).toEqual(["start", "--no-open", "--data-dir", dir]);
+      const first = await h.ensureAgent({ dataDir: dir, command, timeoutMs: 30_000 });
+      started = first.child;
+      expect(started?.pid).toBe(first.info.pid);
+      const res = await fetch(`${first.info.url}/api/status`, {
+        headers: { authorization: `Bearer ${first.info.token}` },
+      });
+      expect(((await res.json()) as { lock: string }).lock).toBe("setup");
+
+      const second = await h.ensureAgent({ dataDir: dir, command, timeoutMs: 30_000 });
+      expect(second.child).toBeNull();
+      expect(second.info).toEqual(first.info);
+
+      // Quit: the agent the shell started closes cleanly and its agent.json goes with it.
+      const exit = new Promise<number | null>((r) => started?.once("exit", (code) => r(code)));
+      started?.kill("SIGTERM");
+      expect(await exit).toBe(0);
+      started = null;
+      expect(h.readAgentInfo(dir)).toBeNull();
+    } finally {
+      started?.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("says what went wrong when PerpetuaNet cannot start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pn-electron-fail-"));
+    try {
+      const command = [process.execPath, "-e", "console.error('port 8787 is in use'); process.exit(3)"];
+      await expect(h.ensureAgent({ dataDir: dir, command, timeoutMs: 30_000 })).rejects.toThrow(
+        /exited with 3\): port 8787 is in use/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -129,6 +129,9 @@ describe("choosing the window", () => {
 });
 
 const cleanups: Array<() => Promise<void> | void> = [];
+// Chromium's helper processes can still be writing the profile for a moment after its main process is
+// gone: removal retries on ENOTEMPTY instead of failing the test.
+const REMOVE_PROFILE = { recursive: true, force: true, maxRetries: 20, retryDelay: 100 } as const;
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -155,7 +158,7 @@ describe("the Chromium app window, for real", () => {
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
       cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
       const dataDir = mkdtempSync(join(tmpdir(), "pn-desktop-"));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      cleanups.push(() => rmSync(dataDir, REMOVE_PROFILE));
       const lines: string[] = [];
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/#token=t0k3n`;
       const win = await openAppWindow(url, {
@@ -216,12 +219,12 @@ process.exit(0);`,
     "ends the window with the agent process that opened it, not with a second launcher",
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "pn-desktop-"));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      cleanups.push(() => rmSync(dataDir, REMOVE_PROFILE));
       const withAgent = openFromChild(dataDir, true);
       await expect.poll(() => running(withAgent), { timeout: 10_000 }).toBe(false);
 
       const other = mkdtempSync(join(tmpdir(), "pn-desktop-"));
-      cleanups.push(() => rmSync(other, { recursive: true, force: true }));
+      cleanups.push(() => rmSync(other, REMOVE_PROFILE));
       const launcherOnly = openFromChild(other, false);
       cleanups.push(async () => {
         if (running(launcherOnly)) process.kill(launcherOnly, "SIGTERM");
@@ -234,7 +237,7 @@ process.exit(0);`,
 
   it("falls back to the next launcher when a browser fails to start", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pn-desktop-"));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    cleanups.push(() => rmSync(dataDir, REMOVE_PROFILE));
     // A "Chromium" that exits with an error, and no opener on PATH: nothing works, and the error says why.
     const fake = join(dataDir, "chromium");
     spawnSync("sh", ["-c", `printf '#!/bin/sh\\nexit 3\\n' > ${fake} && chmod +x ${fake}`]);
