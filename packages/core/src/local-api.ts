@@ -160,15 +160,22 @@ export interface NoticeView {
 }
 // GET /api/notices -> NoticeView[]
 
-export interface SettingsView {
+/** How this PC's torrents run: what Settings shows and what the torrent engine applies. */
+export interface TorrentOptions {
+  /** The default folder; a download may have one of its own. */
   downloadFolder: string;
+  /** Per torrent. */
   maxConnections: number;
   /** Bytes per second; 0 = unlimited. */
   downloadLimit: number;
+  /** Bytes per second; 0 = unlimited. */
   uploadLimit: number;
   seeding: boolean;
   dht: boolean;
   trackers: boolean;
+}
+
+export interface SettingsView extends TorrentOptions {
   serverUrl: string | null;
   tlsFingerprint: string | null;
   startMinimised: boolean;

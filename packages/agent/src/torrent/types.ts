@@ -1,4 +1,4 @@
-import type { DownloadStatus, TransferStats } from "@perpetuanet/core";
+import type { DownloadStatus, TorrentOptions, TransferStats } from "@perpetuanet/core";
 
 /** One download as the rest of the agent stores and syncs it (the `downloads` row, minus deviceId). */
 export interface DownloadRecord {
@@ -21,16 +21,8 @@ export interface TorrentPersistence {
   loadTorrentFile(infoHash: string): Buffer | undefined;
 }
 
-export interface TorrentSettings {
-  downloadFolder: string;
-  maxConnections: number;
-  /** Bytes per second, 0 = unlimited. */
-  downloadLimit: number;
-  /** Bytes per second, 0 = unlimited. */
-  uploadLimit: number;
-  seeding: boolean;
-  dht: boolean;
-  trackers: boolean;
+export interface TorrentSettings extends TorrentOptions {
+  /** The port peers connect to (0 or absent = any free port). */
   torrentPort?: number;
 }
 
