@@ -10,3 +10,4 @@ export {
   runningAgentInfo,
 } from "./run-agent.ts";
 export { AGENT_VERSION, Agent, type AgentOptions } from "./runtime/agent.ts";
+export { MAX_TORRENT_FILE_BYTES } from "./torrent/index.ts";

@@ -31,31 +31,75 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs `perpetuanet <args>` to its end (killed after `timeoutMs`) and returns what it printed. */
-export function runCli(
+export interface CliRun {
+  /** Resolves once stdout matches (rejects if the command ends first or after `timeoutMs`). */
+  printed(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** The command's end (it is killed after the `timeoutMs` it was started with). */
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Starts `perpetuanet <args>` (or `command` instead of the CLI) and follows what it prints. */
+export function startCli(
   args: string[],
   timeoutMs: number,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+  opts: { env?: NodeJS.ProcessEnv; command?: string[] } = {},
+): CliRun {
+  const [file, ...argv] = opts.command ?? [process.execPath, CLI_MAIN, ...args];
+  const child = spawn(file as string, argv, {
     cwd: ROOT,
-    env: process.env,
+    env: opts.env ?? process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";
+  const watchers = new Set<() => void>();
   child.stdout.on("data", (d: Buffer) => {
     stdout += d.toString();
+    for (const w of watchers) w();
   });
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  return new Promise((resolve) =>
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.once("close", (code) => {
       clearTimeout(timer);
+      for (const w of watchers) w();
       resolve({ code, stdout, stderr });
     }),
   );
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  return {
+    done,
+    printed: (pattern, waitMs) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(stdout)) finish();
+          else if (ended()) finish(new Error(`ended without printing ${pattern}:\n${stdout}\n${stderr}`));
+        };
+        const finish = (error?: Error) => {
+          clearTimeout(deadline);
+          watchers.delete(check);
+          if (error) reject(error);
+          else resolve();
+        };
+        const deadline = setTimeout(
+          () => finish(new Error(`${pattern} not printed within ${waitMs} ms:\n${stdout}`)),
+          waitMs,
+        );
+        watchers.add(check);
+        check();
+      }),
+  };
+}
+
+/** Runs `perpetuanet <args>` to its end (killed after `timeoutMs`) and returns what it printed. */
+export function runCli(
+  args: string[],
+  timeoutMs: number,
+  opts: { env?: NodeJS.ProcessEnv; command?: string[] } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return startCli(args, timeoutMs, opts).done;
 }
 
 /** Spawns a node process and resolves once a line of its stdout matches; kills it if it never does. */
