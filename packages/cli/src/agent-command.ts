@@ -55,14 +55,18 @@ export function addAgentOptions(cmd: Command): Command {
         30_000,
       ),
     )
-    .addOption(new Option("--no-mdns", "do not look for this account's PCs on the LAN with mDNS"))
-    .addOption(new Option("--no-p2p", "no direct sync between this account's PCs"))
+    .addOption(
+      new Option("--no-mdns", "do not look for this account's PCs on the LAN with mDNS").env("PERPETUANET_NO_MDNS"),
+    )
+    .addOption(new Option("--no-p2p", "no direct sync between this account's PCs").env("PERPETUANET_NO_P2P"))
     .addOption(
       new Option("--download-dir <dir>", "default download folder until changed in Settings").env(
         "PERPETUANET_DOWNLOAD_DIR",
       ),
     )
-    .addOption(new Option("--no-dht", "torrents: no DHT, local discovery or peer exchange by default"))
+    .addOption(
+      new Option("--no-dht", "torrents: no DHT, local discovery or peer exchange by default").env("PERPETUANET_NO_DHT"),
+    )
     .addOption(
       new Option("--log-level <level>", "log level (logs go to stderr)")
         .env("PERPETUANET_LOG_LEVEL")

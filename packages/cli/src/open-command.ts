@@ -5,7 +5,7 @@
  * the user to unlock it when it is locked.
  */
 import { spawn } from "node:child_process";
-import { openSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_TORRENT_FILE_BYTES, resolveDataDir, runningAgentInfo } from "@perpetuanet/agent";
@@ -70,7 +70,9 @@ async function waitUntil<T>(check: () => Promise<T | null>, everyMs: number, dea
  * `<dataDir>/perpetuanet.log`; resolves with the agent once its agent.json appears.
  */
 async function startInBackground(dataDir: string, deadline: number): Promise<Agent | null> {
-  const log = openSync(join(dataDir, "perpetuanet.log"), "a");
+  // A first start on this PC: the data folder does not exist yet.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = openSync(join(dataDir, "perpetuanet.log"), "a", 0o600);
   const child = spawn(process.execPath, [CLI_MAIN, "start", "--data-dir", dataDir], {
     detached: true,
     stdio: ["ignore", log, log],
@@ -130,10 +132,15 @@ export function openCommand(): Command {
         console.error(`perpetuanet open: PerpetuaNet ${why} on ${dataDir}; start it (npm start) and try again.`);
         process.exit(1);
       }
-      const unlocked = async () =>
-        (await call<StatusView>(agent, "GET", "/api/status")).lock === "unlocked" ? true : null;
-      if (!(await unlocked().catch(() => null))) {
-        console.log("PerpetuaNet is locked: unlock it in its window, and the links are added then.");
+      const lock = async () => (await call<StatusView>(agent, "GET", "/api/status")).lock;
+      const unlocked = async () => ((await lock()) === "unlocked" ? true : null);
+      const state = await lock().catch(() => null);
+      if (state !== "unlocked") {
+        console.log(
+          state === "setup"
+            ? "PerpetuaNet has no account on this PC yet: register or log in in its window, and the links are added then."
+            : "PerpetuaNet is locked: unlock it in its window, and the links are added then.",
+        );
         if (!startedNow && o.window) await openWindow(`${agent.url}/#token=${agent.token}`, dataDir);
         if (!(await waitUntil(unlocked, 1000, deadline))) {
           console.error(`perpetuanet open: PerpetuaNet was not unlocked within ${o.wait} ms; nothing was added.`);

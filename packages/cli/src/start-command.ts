@@ -35,7 +35,9 @@ export function startCommand(): Command {
     .addOption(
       new Option("--tls-fingerprint <sha256>", "pin the server's TLS certificate").env("PERPETUANET_TLS_FINGERPRINT"),
     )
-    .addOption(new Option("--no-open", "do not open the app window (print its address only)"));
+    .addOption(
+      new Option("--no-open", "do not open the app window (print its address only)").env("PERPETUANET_NO_OPEN"),
+    );
   addAgentOptions(cmd).action(async (o: StartFlags) => {
     const dataDir = resolveDataDir(o.dataDir);
     const existing = runningAgentInfo(dataDir);

@@ -7,8 +7,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DownloadView } from "@perpetuanet/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { logIn, register } from "../../agent/test/helpers/agents.ts";
-import { AgentProcess, runCli, ServerProcess, startCli, tempFolder } from "../../agent/test/helpers/processes.ts";
+import { logIn, PASSWORD, register } from "../../agent/test/helpers/agents.ts";
+import {
+  AgentProcess,
+  freePort,
+  runCli,
+  ServerProcess,
+  startCli,
+  tempFolder,
+} from "../../agent/test/helpers/processes.ts";
 import { type Fixture, makeFixture } from "../../agent/test/helpers/torrent-fixtures.ts";
 
 const work = tempFolder("pn-open-");
@@ -46,6 +53,22 @@ afterAll(async () => {
   await server?.kill();
   work.remove();
 });
+
+/** Ends a process this test did not spawn itself (a detached `perpetuanet start`), SIGKILL after 10 s. */
+async function stopProcess(pid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, "SIGKILL");
+}
 
 const infoHashes = async () =>
   (await agent.call<DownloadView[]>("GET", "/api/downloads")).map((d) => d.infoHash).sort();
@@ -87,6 +110,55 @@ describe("perpetuanet open", () => {
       expect(r.stderr).toMatch(/PerpetuaNet is not running on/);
     } finally {
       empty.remove();
+    }
+  });
+
+  it("starts PerpetuaNet when nothing runs, and adds the link once the PC has an account", async () => {
+    const home = tempFolder("pn-open-start-");
+    const fifth = await makeFixture({
+      dir: join(home.path, "fifth"),
+      name: "fifth.iso",
+      files: { "fifth.iso": 64 * 1024 },
+      announceUrl: NOWHERE,
+    });
+    // What the background `perpetuanet start` runs with: loopback only, free ports, no window.
+    const env = {
+      ...process.env,
+      PERPETUANET_SERVER_PORT: String(await freePort()),
+      PERPETUANET_API_PORT: "0",
+      PERPETUANET_P2P_LISTEN: "/ip4/127.0.0.1/tcp/0",
+      PERPETUANET_NO_MDNS: "1",
+      PERPETUANET_NO_DHT: "1",
+      PERPETUANET_NO_OPEN: "1",
+      PERPETUANET_DOWNLOAD_DIR: join(home.path, "downloads"),
+    };
+    const dataDir = join(home.path, "data");
+    let pid = 0;
+    try {
+      const run = startCli(["open", fifth.magnet, "--data-dir", dataDir], 60_000, { env });
+      await run.printed(/no account on this PC yet/, 30_000);
+      const info = JSON.parse(readFileSync(join(dataDir, "agent.json"), "utf8")) as {
+        pid: number;
+        url: string;
+        token: string;
+      };
+      pid = info.pid;
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${info.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${info.token}`, "content-type": "application/json" },
+          body: body === undefined ? null : JSON.stringify(body),
+        }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      const status = await call("GET", "/api/status");
+      await call("POST", "/api/account/register", { serverUrl: status.serverUrl, login: "gus", password: PASSWORD });
+      const r = await run.done;
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Starting PerpetuaNet/);
+      const downloads = (await call("GET", "/api/downloads")) as unknown as DownloadView[];
+      expect(downloads.map((d) => d.infoHash)).toEqual([fifth.infoHash]);
+    } finally {
+      if (pid) await stopProcess(pid);
+      home.remove();
     }
   });
 
