@@ -17,6 +17,7 @@ import {
   type TableName,
 } from "@perpetuanet/core";
 import Database from "better-sqlite3-multiple-ciphers";
+import { useKey } from "./cipher.ts";
 import { CorruptStoreError, InvalidEntryError, WrongKeyError } from "./errors.ts";
 import { columnsOf, MIGRATIONS } from "./schema.ts";
 
@@ -66,11 +67,7 @@ function openDatabase(opts: OpenStoreOptions): Database.Database {
     throw new CorruptStoreError(opts.path, (error as Error).message);
   }
   try {
-    if (opts.encrypted !== false) {
-      db.pragma("cipher='sqlcipher'");
-      db.pragma("legacy=4");
-      db.pragma(`key="x'${opts.key.toString("hex")}'"`);
-    }
+    if (opts.encrypted !== false) useKey(db, opts.key);
     // Reading the schema is the first access that needs the key: nothing is written before it succeeds.
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } catch (error) {

@@ -9,8 +9,10 @@ import {
   HybridLogicalClock,
   randomKey,
 } from "@perpetuanet/core";
+import Database from "better-sqlite3-multiple-ciphers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { useKey } from "../../src/store/cipher.ts";
 import {
   CorruptStoreError,
   InvalidEntryError,
@@ -18,6 +20,7 @@ import {
   type LoggedMessage,
   WrongKeyError,
 } from "../../src/store/index.ts";
+import { MIGRATIONS } from "../../src/store/schema.ts";
 import { useTempDirs } from "../helpers/temp-dirs.ts";
 
 const tempDir = useTempDirs("pn-store-");
@@ -128,6 +131,40 @@ describe("encrypted local store", () => {
     writeLinks(store, new HybridLogicalClock("pc00aaaa", { last }), [{ id: "l2", title: "two" }]);
     expect(store.listLinks().length).toBe(2);
     expect(store.highWaterMarks()).toEqual({ pc00aaaa: 12 });
+    store.close();
+  });
+
+  it("moves a message log written by schema 1 into the current layout, losing nothing", () => {
+    const path = tempPath();
+    const key = randomKey();
+    // A file as the first release wrote it: schema 1 only, entries of two origins, some acknowledged.
+    const old = new Database(path);
+    useKey(old, key);
+    old.exec(MIGRATIONS[0] as string);
+    old.pragma("user_version = 1");
+    const e = (origin: string, seq: number, millis: number) =>
+      entry(origin, seq, millis, { table: "links", rowId: `${origin}-${seq}`, column: "title", value: `t${seq}` });
+    const written = [e("pc00aaaa", 1, 30), e("pc00aaaa", 2, 10), e("pc00bbbb", 1, 20), e("pc00bbbb", 3, 40)];
+    const insert = old.prepare("INSERT INTO log (origin, seq, hlc, data, server_acked) VALUES (?, ?, ?, ?, ?)");
+    for (const [i, w] of written.entries()) insert.run(w.origin, w.seq, w.hlc, w.data, i === 0 ? 1 : 0);
+    old.close();
+
+    const store = LocalStore.open({ path, key });
+    expect(store.countLog()).toBe(4);
+    expect(store.entriesAfter("pc00aaaa", 0, 10).map((x) => [x.seq, x.data])).toEqual([
+      [1, written[0]!.data],
+      [2, written[1]!.data],
+    ]);
+    expect(store.entriesAfter("pc00bbbb", 1, 10).map((x) => x.seq)).toEqual([3]);
+    // Pending: all but the acknowledged one, oldest first.
+    expect(store.pendingForServer(10).map((x) => `${x.origin}#${x.seq}`)).toEqual([
+      "pc00aaaa#2",
+      "pc00bbbb#1",
+      "pc00bbbb#3",
+    ]);
+    // (origin, seq) is still the identity: a duplicate is a no-op, a reuse with another hlc is refused.
+    expect(store.applyLogged([written[2]!])).toEqual([]);
+    expect(() => store.applyLogged([e("pc00bbbb", 3, 99)])).toThrow(/conflicting message/);
     store.close();
   });
 
