@@ -7,14 +7,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { StatusView } from "@perpetuanet/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { addLink, converged, logIn, PASSWORD, titles } from "../../agent/test/helpers/agents.ts";
 import { AgentProcess, freePort, runCli, tempFolder } from "../../agent/test/helpers/processes.ts";
+import { useCleanups } from "../../agent/test/helpers/temp-dirs.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 function folder(prefix: string): string {
   const dir = tempFolder(prefix);

@@ -8,7 +8,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../../agent/test/helpers/temp-dirs.ts";
 import { browserOpener, findChromium, openAppWindow, type Probe, planLaunches, systemProbe } from "../src/index.ts";
 
 const URL_ = "http://127.0.0.1:7640/#token=secret";
@@ -128,13 +129,10 @@ describe("choosing the window", () => {
   });
 });
 
-const cleanups: Array<() => Promise<void> | void> = [];
 // Chromium's helper processes can still be writing the profile for a moment after its main process is
 // gone: removal retries on ENOTEMPTY instead of failing the test.
 const REMOVE_PROFILE = { recursive: true, force: true, maxRetries: 20, retryDelay: 100 } as const;
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 describe("the Chromium app window, for real", () => {
   it.skipIf(!existsSync("/usr/bin/chromium"))(

@@ -3,7 +3,7 @@
  * Peer-to-peer sync is off here so that everything must go through the server (p2p has its own tests).
  */
 import type { NoticeView } from "@perpetuanet/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { addLink, addLinks, converged, logIn, PASSWORD, register, titles } from "../helpers/agents.ts";
 import {
   AgentProcess,
@@ -13,11 +13,9 @@ import {
   ServerProcess,
   tempFolder,
 } from "../helpers/processes.ts";
+import { useCleanups } from "../helpers/temp-dirs.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 async function startServer(adminToken?: string): Promise<ServerProcess> {
   const dir = tempFolder("pn-e2e-server-");

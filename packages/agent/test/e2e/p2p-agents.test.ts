@@ -2,14 +2,12 @@
  * Agents of one account find each other through their synced device records and keep syncing
  * directly when the central server is gone.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { addLink, converged, logIn, PASSWORD, register, titles } from "../helpers/agents.ts";
 import { AgentProcess, OFFLINE_WINDOW_MS, ServerProcess, tempFolder } from "../helpers/processes.ts";
+import { useCleanups } from "../helpers/temp-dirs.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 async function startAgent(server: ServerProcess): Promise<AgentProcess> {
   const dir = tempFolder("pn-e2e-p2p-");

@@ -5,16 +5,14 @@
  * self-signed certificate that every agent pins.
  */
 import type { LinkView } from "@perpetuanet/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { addLink, converged, logIn, PASSWORD, register, titles } from "../helpers/agents.ts";
 import { type Link, Network, netnsAvailable } from "../helpers/netns.ts";
 import { AgentProcess, OFFLINE_WINDOW_MS, ServerProcess, tempFolder } from "../helpers/processes.ts";
+import { useCleanups } from "../helpers/temp-dirs.ts";
 
 const available = netnsAvailable();
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 interface DeviceRow {
   id: string;

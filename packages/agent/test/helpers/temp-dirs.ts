@@ -15,3 +15,17 @@ export function useTempDirs(prefix: string): () => string {
     return dir;
   };
 }
+
+export interface Cleanups {
+  /** Registers teardown steps for the current test. */
+  push(...steps: Array<() => Promise<void> | void>): void;
+}
+
+/** Teardown steps registered during a test, run after it in reverse order: what started last stops first. */
+export function useCleanups(): Cleanups {
+  const steps: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const step of steps.splice(0).reverse()) await step();
+  });
+  return { push: (...more) => void steps.push(...more) };
+}

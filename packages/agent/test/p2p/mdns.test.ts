@@ -6,18 +6,15 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomKey } from "@perpetuanet/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { generatePeerKey, peerIdFromKey } from "../../src/p2p/index.ts";
 import { Network, netnsAvailable } from "../helpers/netns.ts";
 import type { LanPeerConfig, LanPeerReport } from "../helpers/p2p-lan-peer.ts";
-import { useTempDirs } from "../helpers/temp-dirs.ts";
+import { useCleanups, useTempDirs } from "../helpers/temp-dirs.ts";
 
 const PEER_SCRIPT = new URL("../helpers/p2p-lan-peer.ts", import.meta.url).pathname;
 const tempDir = useTempDirs("pn-mdns-");
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 interface LanPeer {
   name: string;
