@@ -68,10 +68,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const best = (xs: number[]) => Math.min(...xs);
 const e = median(enc.map((x) => x[0]));
 const p = median(plain.map((x) => x[0]));
-const pairedRatio = median(enc.map((x, i) => x[0] / (plain[i] as [number, number])[0]));
-const pairedTotal = median(
-  enc.map((x, i) => (x[0] + x[1]) / ((plain[i] as [number, number])[0] + (plain[i] as [number, number])[1])),
-);
+const paired = enc.map((x, i) => ({ enc: x, plain: plain[i] as [number, number] }));
+const mergeRatios = paired.map((r) => r.enc[0] / r.plain[0]);
+const pairedRatio = median(mergeRatios);
+const pairedTotal = median(paired.map((r) => (r.enc[0] + r.enc[1]) / (r.plain[0] + r.plain[1])));
 const eClose = median(enc.map((x) => x[1]));
 const pClose = median(plain.map((x) => x[1]));
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -83,6 +83,6 @@ console.log(`  unencrypted SQLite:            median ${ms(p)}, best ${ms(best(pl
 console.log(
   `  ratio encrypted/unencrypted:   ${pairedRatio.toFixed(2)}x (median of the rounds' ratios)  target < 1.30x`,
 );
-console.log(`    per round: ${enc.map((x, i) => (x[0] / (plain[i] as [number, number])[0]).toFixed(2)).join(" ")}`);
+console.log(`    per round: ${mergeRatios.map((x) => x.toFixed(2)).join(" ")}`);
 console.log(`  close (final WAL checkpoint):  encrypted ${ms(eClose)}, unencrypted ${ms(pClose)}`);
 console.log(`  merge + close:                 ratio ${pairedTotal.toFixed(2)}x (median of the rounds' ratios)`);

@@ -8,12 +8,11 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
+import { CLI_MAIN } from "./open-command.ts";
 
 export const DESKTOP_FILE = "perpetuanet.desktop";
 export const HANDLED_TYPES = ["x-scheme-handler/magnet", "application/x-bittorrent"];
-const CLI_MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 
 /** One Exec argument, quoted as the Desktop Entry Specification asks when it holds reserved characters. */
 function execArg(arg: string): string {
@@ -29,7 +28,7 @@ export function desktopEntry(command: string[]): string {
     "Name=PerpetuaNet",
     "GenericName=BitTorrent client and link library",
     "Comment=Keeps your links and downloads alive on every PC you own",
-    `Exec=${[...command, "%U"].map((a) => (a === "%U" ? a : execArg(a))).join(" ")}`,
+    `Exec=${[...command.map(execArg), "%U"].join(" ")}`,
     "Terminal=false",
     "Categories=Network;FileTransfer;P2P;",
     `MimeType=${HANDLED_TYPES.join(";")};`,

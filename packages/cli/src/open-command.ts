@@ -14,7 +14,8 @@ import { nonNegativeInt } from "@perpetuanet/server";
 import { Command, Option } from "commander";
 import { openWindow } from "./open-window.ts";
 
-const CLI_MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+/** The `perpetuanet` entry point, for commands that start another `perpetuanet` process. */
+export const CLI_MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 
 /** What the agent's `POST /api/downloads` takes for one command-line argument; throws with why not. */
 export function torrentRequestFor(arg: string): AddTorrentRequest & { label: string } {

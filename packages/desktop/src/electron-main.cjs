@@ -21,7 +21,6 @@ const {
   isInsideApp,
   magnetsIn,
   mainOptions,
-  readAgentInfo,
   splitAppUrl,
   startCommand,
   trayBitmap,
@@ -41,20 +40,21 @@ let win = null;
 let tray = null;
 let quitting = false;
 
-/** The agent to talk to: the URL we were given, else the one running on our data folder. */
-function currentAppUrl() {
-  if (options.appUrl) return options.appUrl;
-  const info = readAgentInfo(dataDir);
-  return info ? appUrlOf(info) : null;
-}
-
-/** The agent's URL, starting PerpetuaNet (server and agent) when nothing runs on the data folder. */
+/**
+ * The agent's URL: the one we were given, else that of the agent running on our data folder, else
+ * PerpetuaNet (server and agent) is started. Null, after an error dialog, when it could not start.
+ * @returns {Promise<string | null>}
+ */
 async function agentAppUrl() {
-  const known = currentAppUrl();
-  if (known) return known;
-  const { info, child } = await ensureAgent({ dataDir, command: startCommand(dataDir) });
-  ownAgent = child;
-  return appUrlOf(info);
+  if (options.appUrl) return options.appUrl;
+  try {
+    const { info, child } = await ensureAgent({ dataDir, command: startCommand(dataDir) });
+    if (child) ownAgent = child;
+    return appUrlOf(info);
+  } catch (error) {
+    dialog.showErrorBox("PerpetuaNet could not start", /** @type {Error} */ (error).message);
+    return null;
+  }
 }
 
 function showWindow() {
@@ -67,10 +67,7 @@ function showWindow() {
 /** @param {string[]} magnets */
 async function handleMagnets(magnets) {
   if (magnets.length === 0) return;
-  const appUrl = await agentAppUrl().catch((/** @type {Error} */ error) => {
-    dialog.showErrorBox("PerpetuaNet could not start", error.message);
-    return null;
-  });
+  const appUrl = await agentAppUrl();
   if (!appUrl) return;
   const { origin, token } = splitAppUrl(appUrl);
   if (!token) return;
@@ -91,11 +88,12 @@ function registerMagnetHandler() {
   }
 }
 
-/** The "start minimised" setting, read from the agent (unknown while the account is locked). */
-async function startMinimisedSetting() {
+/**
+ * The "start minimised" setting, read from the agent (unknown while the account is locked).
+ * @param {string} appUrl
+ */
+async function startMinimisedSetting(appUrl) {
   if (options.startMinimised !== null) return options.startMinimised;
-  const appUrl = currentAppUrl();
-  if (!appUrl) return false;
   const { origin, token } = splitAppUrl(appUrl);
   try {
     const res = await fetch(`${origin}/api/settings`, { headers: { authorization: `Bearer ${token}` } });
@@ -108,16 +106,13 @@ async function startMinimisedSetting() {
 }
 
 async function createWindow() {
-  const appUrl = await agentAppUrl().catch((/** @type {Error} */ error) => {
-    dialog.showErrorBox("PerpetuaNet could not start", error.message);
-    return null;
-  });
+  const appUrl = await agentAppUrl();
   if (!appUrl) {
     app.quit();
     return;
   }
   const { origin } = splitAppUrl(appUrl);
-  const hidden = await startMinimisedSetting();
+  const hidden = await startMinimisedSetting(appUrl);
   win = new BrowserWindow({
     width: 1280,
     height: 800,
